@@ -1,0 +1,211 @@
+//! Rules about the top-level nodes (`istio`, `gitops`, `secrets`) and across meshes.
+
+use crate::ast::{Ast, GitopsTool, StoreKind};
+use crate::diag::{Code, Diagnostic};
+use crate::model::{Ca, IstioTarget, Mesh, SecretStore, Version};
+use crate::source::Span;
+
+/// The oldest Istio release meshc renders for: the `remote` Helm profile and the v1 APIs
+/// it relies on exist from 1.24 on.
+pub const MIN_ISTIO: Version = Version { major: 1, minor: 24, patch: 0 };
+/// Istio's charts moved here for 1.31 and later releases; earlier ones are mirrored.
+pub const DEFAULT_CHARTS: &str = "https://blob.istio.io/istio-release/charts";
+
+/// Where a "missing top-level node" diagnostic points: the first mesh, if any.
+fn anchor(ast: &Ast) -> Option<Span> {
+    ast.meshes.first().map(|m| m.name.span)
+}
+
+fn missing_top(ast: &Ast, code: Code, message: &str, help: &str) -> Diagnostic {
+    let mut d = Diagnostic::new(code, message).help(help);
+    if let Some(span) = anchor(ast) {
+        d = d.primary(span, "this mesh is rendered without it");
+    }
+    d
+}
+
+pub fn istio(ast: &Ast, diags: &mut Vec<Diagnostic>) -> Option<IstioTarget> {
+    let Some(istio) = &ast.istio else {
+        diags.push(missing_top(
+            ast,
+            Code::MissingIstio,
+            "the topology does not say which Istio release to target",
+            "add `istio version=\"1.28.2\"` at the top level; chart versions follow it",
+        ));
+        return None;
+    };
+    let version = istio.version.as_ref()?;
+    let Some(parsed) = parse_version(&version.value) else {
+        diags.push(
+            Diagnostic::new(Code::InvalidValue, format!("`{}` is not an Istio release", version.value))
+                .primary(version.span, "expected MAJOR.MINOR.PATCH")
+                .help("write the release as published, e.g. `istio version=\"1.28.2\"`"),
+        );
+        return None;
+    };
+    if parsed < MIN_ISTIO {
+        diags.push(
+            Diagnostic::new(Code::UnsupportedIstioVersion, format!("Istio {parsed} is older than meshc supports"))
+                .primary(version.span, format!("meshc targets Istio {}.{} or newer", MIN_ISTIO.major, MIN_ISTIO.minor))
+                .help("remote clusters are installed with the `remote` Helm profile, which Istio added in 1.24; upgrade the target release"),
+        );
+        return None;
+    }
+    if let Some(charts) = &istio.charts
+        && !(charts.value.starts_with("https://") || charts.value.starts_with("oci://"))
+    {
+        diags.push(
+            Diagnostic::new(Code::InvalidValue, "the chart repository must be an https:// or oci:// URL")
+                .primary(charts.span, "not a Helm repository URL")
+                .help(format!("the official repository is {DEFAULT_CHARTS}")),
+        );
+    }
+    Some(IstioTarget {
+        version: parsed,
+        charts: istio
+            .charts
+            .as_ref()
+            .map_or(DEFAULT_CHARTS.to_string(), |c| c.value.trim_end_matches('/').to_string()),
+        span: istio.node,
+    })
+}
+
+pub fn parse_version(s: &str) -> Option<Version> {
+    let mut parts = s.split('.');
+    let mut next = || parts.next().and_then(|p| (!p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())).then(|| p.parse::<u32>().ok()).flatten());
+    let v = Version { major: next()?, minor: next()?, patch: next()? };
+    parts.next().is_none().then_some(v)
+}
+
+pub fn gitops(ast: &Ast, diags: &mut Vec<Diagnostic>) -> Option<crate::model::Gitops> {
+    let Some(g) = &ast.gitops else {
+        diags.push(missing_top(
+            ast,
+            Code::MissingGitops,
+            "the topology does not say how clusters consume the output",
+            "add `gitops argocd repo=\"https://...\"` or `gitops flux` at the top level",
+        ));
+        return None;
+    };
+    let tool = g.tool.as_ref()?.value;
+    let mut ok = true;
+    if tool == GitopsTool::Argocd && g.repo.is_none() {
+        diags.push(
+            Diagnostic::new(Code::MissingValue, "`gitops argocd` needs `repo=`")
+                .primary(g.node, "repo missing")
+                .help("Argo CD Applications point at the Git repository the output is committed to: `gitops argocd repo=\"https://github.com/acme/mesh-rendered.git\"`"),
+        );
+        ok = false;
+    }
+    let argo_only = [("repo", &g.repo), ("revision", &g.revision), ("project", &g.project)];
+    let flux_only = [("source", &g.source)];
+    let foreign: &[(&str, &Option<crate::ast::Spanned<String>>)] =
+        if tool == GitopsTool::Argocd { &flux_only } else { &argo_only };
+    for (name, value) in foreign {
+        if let Some(v) = value {
+            let other = if tool == GitopsTool::Argocd { "flux" } else { "argocd" };
+            diags.push(
+                Diagnostic::new(Code::UnknownProperty, format!("`{name}=` is a `gitops {other}` setting"))
+                    .primary(v.span, format!("not used by `gitops {}`", if tool == GitopsTool::Argocd { "argocd" } else { "flux" }))
+                    .help(format!("remove `{name}=`")),
+            );
+        }
+    }
+    if let Some(repo) = &g.repo
+        && !(repo.value.starts_with("https://") || repo.value.starts_with("ssh://") || repo.value.starts_with("git@"))
+    {
+        diags.push(
+            Diagnostic::new(Code::InvalidValue, "`repo=` must be a Git URL")
+                .primary(repo.span, "expected https://, ssh:// or git@")
+                .help("e.g. `repo=\"https://github.com/acme/mesh-rendered.git\"`"),
+        );
+        ok = false;
+    }
+    let path = g.path.as_ref().map_or(String::new(), |p| {
+        p.value.trim_start_matches("./").trim_matches('/').to_string()
+    });
+    if let Some(p) = &g.path
+        && (p.value.split('/').any(|seg| seg == "..") || p.value.starts_with('/'))
+    {
+        diags.push(
+            Diagnostic::new(Code::InvalidValue, "`path=` must be a relative path inside the repository")
+                .primary(p.span, "leaves the repository")
+                .help("e.g. `path=rendered`"),
+        );
+        ok = false;
+    }
+    let default_ns = if tool == GitopsTool::Argocd { "argocd" } else { "flux-system" };
+    ok.then(|| crate::model::Gitops {
+        tool,
+        repo: g.repo.as_ref().map(|r| r.value.clone()),
+        revision: g.revision.as_ref().map_or("HEAD".to_string(), |r| r.value.clone()),
+        path,
+        project: g.project.as_ref().map_or("default".to_string(), |r| r.value.clone()),
+        namespace: g.namespace.as_ref().map_or(default_ns.to_string(), |r| r.value.clone()),
+        source: g.source.as_ref().map_or("flux-system".to_string(), |r| r.value.clone()),
+        span: g.node,
+    })
+}
+
+pub fn secrets(ast: &Ast, _diags: &mut [Diagnostic]) -> Option<SecretStore> {
+    let s = ast.secrets.as_ref()?;
+    Some(SecretStore {
+        store: s.store.as_ref()?.value.clone(),
+        kind: s.store_kind.as_ref().map_or(StoreKind::ClusterSecretStore, |k| k.value),
+        prefix: s.prefix.as_ref().map_or(String::new(), |p| p.value.clone()),
+    })
+}
+
+/// Remote secrets and CA material come from the secret store; without one, meshc would
+/// have to write credentials, which it never does.
+pub fn needs_secrets(ast: &Ast, meshes: &[Mesh], have_store: bool, diags: &mut Vec<Diagnostic>) {
+    if have_store || ast.secrets.is_some() {
+        return;
+    }
+    for m in meshes {
+        let why = if m.clusters.iter().enumerate().any(|(i, _)| !m.peers_read_by(i).is_empty() || m.config_cluster_of(i).is_some()) {
+            Some("its control planes read other clusters through remote secrets")
+        } else if matches!(m.ca, Some((Ca::ExternalSecret { .. }, _))) {
+            Some("its CA material comes from the secret store")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            diags.push(
+                Diagnostic::new(Code::MissingSecrets, format!("mesh `{}` needs credentials but no secret store is declared", m.name))
+                    .primary(m.span, format!("{why}"))
+                    .help("add `secrets external-secrets store=NAME prefix=\"mesh/\"` at the top level; meshc references credentials there and never writes them"),
+            );
+        }
+    }
+}
+
+/// Rules across meshes: cluster names are unique over the whole topology (each is an
+/// output directory), and federated meshes have distinct trust domains.
+pub fn cross_mesh(ast: &Ast, meshes: &[Mesh], diags: &mut Vec<Diagnostic>) {
+    let mut seen: Vec<(&str, Span, &str)> = Vec::new();
+    for m in &ast.meshes {
+        for c in &m.clusters {
+            if let Some((_, first, first_mesh)) = seen.iter().find(|(n, _, mesh)| *n == c.name.value && *mesh != m.name.value) {
+                diags.push(
+                    Diagnostic::new(Code::DuplicateName, format!("cluster `{}` is declared in mesh `{}` and in mesh `{}`", c.name.value, first_mesh, m.name.value))
+                        .primary(c.name.span, "declared again here")
+                        .secondary(*first, "first declared here")
+                        .help("a cluster belongs to one mesh and gets one output directory; rename one of them"),
+                );
+            }
+            seen.push((&c.name.value, c.name.span, &m.name.value));
+        }
+    }
+    for (i, m) in meshes.iter().enumerate() {
+        if let Some(first) = meshes[..i].iter().find(|o| o.trust_domain == m.trust_domain) {
+            let span = ast.meshes.iter().find(|a| a.name.value == m.name).and_then(|a| a.trust_domain.as_ref()).map_or(m.span, |t| t.span);
+            diags.push(
+                Diagnostic::new(Code::DuplicateTrustDomain, format!("meshes `{}` and `{}` share the trust domain `{}`", first.name, m.name, m.trust_domain))
+                    .primary(span, "same trust domain as another mesh")
+                    .secondary(first.span, format!("mesh `{}`", first.name))
+                    .help("each mesh needs its own identity namespace so federation can tell them apart; give each mesh its own `trust-domain`"),
+            );
+        }
+    }
+}

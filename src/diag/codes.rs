@@ -1,0 +1,93 @@
+//! The diagnostic code catalogue. A code, once published, keeps its meaning: codes are
+//! never renumbered; a retired code stays in the table, marked so. `docs/diagnostics.md`
+//! documents each one and a test keeps the two in step.
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+macro_rules! catalogue {
+    ($( $variant:ident = $code:literal, $slug:literal, $sev:ident, $summary:literal; )*) => {
+        /// Every diagnostic meshc can report.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code { $( $variant, )* }
+
+        impl Code {
+            pub const ALL: &'static [Code] = &[ $( Code::$variant, )* ];
+
+            /// The stable identifier, e.g. `E0103`.
+            pub fn as_str(self) -> &'static str {
+                match self { $( Code::$variant => $code, )* }
+            }
+
+            /// A short kebab-case name, e.g. `unknown-reference`.
+            pub fn slug(self) -> &'static str {
+                match self { $( Code::$variant => $slug, )* }
+            }
+
+            /// The severity the code has unless the user turns warnings into errors.
+            pub fn severity(self) -> Severity {
+                match self { $( Code::$variant => Severity::$sev, )* }
+            }
+
+            /// One line saying what the code is about.
+            pub fn summary(self) -> &'static str {
+                match self { $( Code::$variant => $summary, )* }
+            }
+
+            pub fn from_str(s: &str) -> Option<Code> {
+                match s { $( $code => Some(Code::$variant), )* _ => None }
+            }
+        }
+    };
+}
+
+catalogue! {
+    // Syntax and the shape of nodes (lowering).
+    KdlSyntax = "E0001", "kdl-syntax", Error, "the file is not valid KDL v2";
+    KdlV1 = "E0002", "kdl-v1", Error, "the file is written in KDL v1, meshc reads KDL v2";
+    UnknownNode = "E0003", "unknown-node", Error, "a node meshc does not know in this place";
+    UnknownProperty = "E0004", "unknown-property", Error, "a property the node does not take";
+    MissingValue = "E0005", "missing-value", Error, "a required argument, property or child is missing";
+    WrongType = "E0006", "wrong-type", Error, "a value of the wrong type (string, number, boolean)";
+    InvalidValue = "E0007", "invalid-value", Error, "a value outside what the setting accepts";
+    UnexpectedArgument = "E0008", "unexpected-argument", Error, "more arguments than the node takes";
+    DuplicateSetting = "E0009", "duplicate-setting", Error, "a setting given twice";
+    // Names and references.
+    InvalidName = "E0101", "invalid-name", Error, "a name that is not a DNS-1123 label";
+    DuplicateName = "E0102", "duplicate-name", Error, "two things of one kind share a name";
+    UnknownReference = "E0103", "unknown-reference", Error, "a reference to something not declared";
+    // The top level.
+    MissingIstio = "E0201", "missing-istio", Error, "no `istio version=` node";
+    UnsupportedIstioVersion = "E0202", "unsupported-istio-version", Error, "an Istio release meshc cannot target";
+    MissingGitops = "E0203", "missing-gitops", Error, "no `gitops` node";
+    MissingSecrets = "E0204", "missing-secrets", Error, "credentials are needed but no `secrets` store is declared";
+    NoMesh = "E0205", "no-mesh", Error, "the topology declares no mesh";
+    // Control planes.
+    MissingControlPlane = "E0301", "missing-control-plane", Error, "a cluster without a `control-plane`";
+    RemoteWithoutPrimary = "E0302", "remote-without-primary", Error, "a remote cluster that names no primary";
+    PrimaryNotPrimary = "E0303", "primary-not-primary", Error, "a remote's `primary=` is not a control-plane cluster of its mesh";
+    MeshWithoutPrimary = "E0304", "mesh-without-primary", Error, "a mesh with no cluster running a control plane";
+    MissingEastWestAddress = "E0305", "missing-east-west-address", Error, "a control plane serves remote clusters but has no east-west address";
+    HostnameEastWestAddress = "W0306", "hostname-east-west-address", Warning, "an east-west address that is a hostname, not an IP";
+    MissingApiServer = "E0307", "missing-api-server", Error, "a cluster other clusters must read has no API server address";
+    ConfigCluster = "E0308", "config-cluster", Error, "an external control plane without exactly one config cluster";
+    // Networks.
+    MissingNetwork = "E0401", "missing-network", Error, "a cluster of a multi-network mesh names no network";
+    UnusedNetwork = "W0402", "unused-network", Warning, "a network with no cluster on it";
+    // Trust.
+    MissingCa = "E0501", "missing-ca", Error, "a mesh of several clusters without a shared root of trust";
+    PermissiveMtls = "W0502", "permissive-mtls", Warning, "mutual TLS is permissive, plaintext is accepted";
+    DuplicateTrustDomain = "E0503", "duplicate-trust-domain", Error, "two meshes share a trust domain or mesh ID";
+}

@@ -1,0 +1,306 @@
+//! Lowering: KDL documents → [`Ast`]. One function per node kind, each reading its node
+//! through a [`NodeReader`] against the schema table. Lowering checks only the shape of
+//! single nodes (types, names, unknown or repeated entries); everything that needs more
+//! than one node is the checker's. It never stops at the first problem.
+
+pub mod reader;
+pub mod schema;
+
+use kdl::{KdlDocument, KdlNode};
+
+use crate::ast::*;
+use crate::diag::Diagnostic;
+use crate::source::{FileId, Span};
+use reader::{Cx, NodeReader};
+use schema as s;
+
+/// Lowers every parsed file into one syntax tree.
+pub fn lower(docs: &[(FileId, &KdlDocument)]) -> (Ast, Vec<Diagnostic>) {
+    let mut ast = Ast::default();
+    let mut diags = Vec::new();
+    for (file, doc) in docs {
+        let mut cx = Cx { file: *file, diags: Vec::new() };
+        lower_document(&mut cx, doc, &mut ast);
+        diags.append(&mut cx.diags);
+    }
+    (ast, diags)
+}
+
+fn lower_document(cx: &mut Cx, doc: &KdlDocument, ast: &mut Ast) {
+    for node in doc.nodes() {
+        match node.name().value() {
+            "istio" => {
+                if !cx.duplicate(&ast.istio, ast.istio.as_ref().map(|i| i.node), node) {
+                    ast.istio = Some(lower_istio(cx, node));
+                }
+            }
+            "gitops" => {
+                if !cx.duplicate(&ast.gitops, ast.gitops.as_ref().map(|g| g.node), node) {
+                    ast.gitops = lower_gitops(cx, node);
+                }
+            }
+            "secrets" => {
+                if !cx.duplicate(&ast.secrets, ast.secrets.as_ref().map(|g| g.node), node) {
+                    ast.secrets = lower_secrets(cx, node);
+                }
+            }
+            "mesh" => {
+                if let Some(m) = lower_mesh(cx, node) {
+                    ast.meshes.push(m);
+                }
+            }
+            _ => cx.unknown_node(node, &s::DOCUMENT),
+        }
+    }
+}
+
+/// Children of a node that takes none.
+fn no_children(cx: &mut Cx, r: &NodeReader<'_>) {
+    for child in r.children() {
+        cx.unknown_node(child, r.spec);
+    }
+}
+
+fn lower_istio(cx: &mut Cx, node: &KdlNode) -> Istio {
+    let mut r = NodeReader::new(node, &s::ISTIO);
+    let istio = Istio {
+        node: r.name_span(cx),
+        version: r.prop_str(cx, "version"),
+        charts: r.prop_str(cx, "charts"),
+    };
+    no_children(cx, &r);
+    r.finish(cx);
+    istio
+}
+
+fn lower_gitops(cx: &mut Cx, node: &KdlNode) -> Option<Gitops> {
+    let mut r = NodeReader::new(node, &s::GITOPS);
+    let tool = r.arg_str(cx, 0).map(|t| {
+        let tool = if t.value == "flux" { GitopsTool::Flux } else { GitopsTool::Argocd };
+        Spanned::new(tool, t.span)
+    });
+    let g = Some(Gitops {
+        node: r.name_span(cx),
+        tool,
+        repo: r.prop_str(cx, "repo"),
+        revision: r.prop_str(cx, "revision"),
+        path: r.prop_str(cx, "path"),
+        project: r.prop_str(cx, "project"),
+        namespace: r.prop_str(cx, "namespace"),
+        source: r.prop_str(cx, "source"),
+    });
+    no_children(cx, &r);
+    r.finish(cx);
+    g
+}
+
+fn lower_secrets(cx: &mut Cx, node: &KdlNode) -> Option<Secrets> {
+    let mut r = NodeReader::new(node, &s::SECRETS);
+    r.arg_str(cx, 0);
+    let secrets = Secrets {
+        node: r.name_span(cx),
+        store: r.prop_str(cx, "store"),
+        store_kind: r.prop_str(cx, "store-kind").map(|k| {
+            let kind = if k.value == "SecretStore" { StoreKind::SecretStore } else { StoreKind::ClusterSecretStore };
+            Spanned::new(kind, k.span)
+        }),
+        prefix: r.prop_str(cx, "prefix"),
+    };
+    no_children(cx, &r);
+    r.finish(cx);
+    Some(secrets)
+}
+
+fn lower_mesh(cx: &mut Cx, node: &KdlNode) -> Option<Mesh> {
+    let mut r = NodeReader::new(node, &s::MESH);
+    let name = r.arg_str(cx, 0);
+    let mut mesh = Mesh {
+        node: r.node_span(cx),
+        name: name.clone().unwrap_or_else(|| Spanned::new(String::new(), r.name_span(cx))),
+        trust_domain: None,
+        mtls: None,
+        dns_proxy: None,
+        ca: None,
+        networks: Vec::new(),
+        clusters: Vec::new(),
+        namespaces: Vec::new(),
+    };
+    let children = r.children();
+    r.finish(cx);
+    for child in children {
+        match child.name().value() {
+            "trust-domain" => {
+                let first = mesh.trust_domain.as_ref().map(|t| t.span);
+                if !cx.duplicate(&mesh.trust_domain, first, child) {
+                    mesh.trust_domain = single_arg(cx, child, &s::TRUST_DOMAIN);
+                }
+            }
+            "mtls" => {
+                let first = mesh.mtls.as_ref().map(|t| t.span);
+                if !cx.duplicate(&mesh.mtls, first, child) {
+                    mesh.mtls = single_arg(cx, child, &s::MTLS).map(|m| {
+                        let mode = if m.value == "permissive" { Mtls::Permissive } else { Mtls::Strict };
+                        Spanned::new(mode, m.span)
+                    });
+                }
+            }
+            "dns-proxy" => {
+                let first = mesh.dns_proxy.as_ref().map(|t| t.span);
+                if !cx.duplicate(&mesh.dns_proxy, first, child) {
+                    let mut cr = NodeReader::new(child, &s::DNS_PROXY);
+                    mesh.dns_proxy = cr.arg_bool(cx, 0);
+                    no_children(cx, &cr);
+                    cr.finish(cx);
+                }
+            }
+            "ca" => {
+                let first = mesh.ca.as_ref().map(|c| c.node);
+                if !cx.duplicate(&mesh.ca, first, child) {
+                    mesh.ca = lower_ca(cx, child);
+                }
+            }
+            "network" => {
+                if let Some(n) = single_arg(cx, child, &s::NETWORK) {
+                    mesh.networks.push(n);
+                }
+            }
+            "cluster" => {
+                if let Some(c) = lower_cluster(cx, child) {
+                    mesh.clusters.push(c);
+                }
+            }
+            "namespace" => {
+                let mut cr = NodeReader::new(child, &s::NAMESPACE);
+                let ns = cr.arg_str(cx, 0).map(|name| Namespace {
+                    node: cr.name_span(cx),
+                    name,
+                    injection: None,
+                });
+                let injection = cr.prop_bool(cx, "injection");
+                no_children(cx, &cr);
+                cr.finish(cx);
+                if let Some(mut ns) = ns {
+                    ns.injection = injection;
+                    mesh.namespaces.push(ns);
+                }
+            }
+            _ => cx.unknown_node(child, &s::MESH),
+        }
+    }
+    name.map(|_| mesh)
+}
+
+/// A node whose only content is one string argument (`network aws`, `mtls strict`).
+fn single_arg(cx: &mut Cx, node: &KdlNode, spec: &'static s::NodeSpec) -> Option<Spanned<String>> {
+    let mut r = NodeReader::new(node, spec);
+    let v = r.arg_str(cx, 0);
+    no_children(cx, &r);
+    r.finish(cx);
+    v
+}
+
+fn lower_ca(cx: &mut Cx, node: &KdlNode) -> Option<Ca> {
+    let mut r = NodeReader::new(node, &s::CA);
+    let kind = r.arg_str(cx, 0);
+    let issuer = r.prop_str(cx, "issuer");
+    let issuer_kind = r.prop_str(cx, "issuer-kind").map(|k| {
+        let kind = if k.value == "Issuer" { IssuerKind::Issuer } else { IssuerKind::ClusterIssuer };
+        Spanned::new(kind, k.span)
+    });
+    let key = r.prop_str(cx, "key");
+    no_children(cx, &r);
+    let node_span = r.name_span(cx);
+    r.finish(cx);
+    let kind = kind?;
+    // Properties of the other source are reported as unknown for this one.
+    let foreign: Vec<(&str, Span)> = if kind.value == "cert-manager" {
+        key.iter().map(|k| ("key", k.span)).collect()
+    } else {
+        issuer
+            .iter()
+            .map(|i| ("issuer", i.span))
+            .chain(issuer_kind.iter().map(|i| ("issuer-kind", i.span)))
+            .collect()
+    };
+    for (prop, span) in foreign {
+        let d = Diagnostic::new(
+            crate::diag::Code::UnknownProperty,
+            format!("`ca {}` has no property `{prop}`", kind.value),
+        )
+        .primary(span, "belongs to the other kind of `ca`")
+        .help(if kind.value == "cert-manager" {
+            "`ca cert-manager` takes `issuer=` and `issuer-kind=`".to_string()
+        } else {
+            "`ca external-secret` takes `key=`".to_string()
+        });
+        cx.report(d);
+    }
+    let source = if kind.value == "cert-manager" {
+        CaSource::CertManager { issuer, issuer_kind }
+    } else {
+        CaSource::ExternalSecret { key }
+    };
+    Some(Ca { node: node_span, source })
+}
+
+fn lower_cluster(cx: &mut Cx, node: &KdlNode) -> Option<Cluster> {
+    let mut r = NodeReader::new(node, &s::CLUSTER);
+    let name = r.arg_str(cx, 0);
+    let mut cluster = Cluster {
+        node: r.name_span(cx),
+        name: name.clone().unwrap_or_else(|| Spanned::new(String::new(), r.name_span(cx))),
+        network: r.prop_str(cx, "network"),
+        region: r.prop_str(cx, "region"),
+        zone: r.prop_str(cx, "zone"),
+        control_plane: None,
+        api_server: None,
+        east_west_address: None,
+    };
+    let children = r.children();
+    r.finish(cx);
+    for child in children {
+        match child.name().value() {
+            "control-plane" => {
+                let first = cluster.control_plane.as_ref().map(|c| c.node);
+                if !cx.duplicate(&cluster.control_plane, first, child) {
+                    cluster.control_plane = lower_control_plane(cx, child);
+                }
+            }
+            "api-server" => {
+                let first = cluster.api_server.as_ref().map(|c| c.span);
+                if !cx.duplicate(&cluster.api_server, first, child) {
+                    cluster.api_server = single_arg(cx, child, &s::API_SERVER);
+                }
+            }
+            "east-west-address" => {
+                let first = cluster.east_west_address.as_ref().map(|c| c.span);
+                if !cx.duplicate(&cluster.east_west_address, first, child) {
+                    cluster.east_west_address = single_arg(cx, child, &s::EAST_WEST_ADDRESS);
+                }
+            }
+            _ => cx.unknown_node(child, &s::CLUSTER),
+        }
+    }
+    name.map(|_| cluster)
+}
+
+fn lower_control_plane(cx: &mut Cx, node: &KdlNode) -> Option<ControlPlane> {
+    let mut r = NodeReader::new(node, &s::CONTROL_PLANE);
+    let model = r.arg_str(cx, 0).map(|m| {
+        let model = match m.value.as_str() {
+            "remote" => ControlPlaneModel::Remote,
+            "external" => ControlPlaneModel::External,
+            _ => ControlPlaneModel::Primary,
+        };
+        Spanned::new(model, m.span)
+    });
+    let cp = ControlPlane {
+        node: r.name_span(cx),
+        model,
+        primary: r.prop_str(cx, "primary"),
+        config: r.prop_bool(cx, "config"),
+    };
+    no_children(cx, &r);
+    r.finish(cx);
+    Some(cp)
+}

@@ -1,0 +1,368 @@
+//! `NodeReader`: reads one KDL node against its [`NodeSpec`], remembering which entries
+//! were consumed so that what is left over becomes an "unknown property" or "unexpected
+//! argument" diagnostic. Value types, DNS-1123 names and enumerations are checked here,
+//! once, from the schema table.
+
+use kdl::{KdlEntry, KdlNode, KdlValue};
+
+use super::schema::{NodeSpec, ValueSpec, ValueType};
+use crate::ast::Spanned;
+use crate::diag::{Code, Diagnostic, suggest};
+use crate::source::{FileId, Span};
+
+/// Lowering context: the file being read and the diagnostics found so far.
+pub struct Cx {
+    pub file: FileId,
+    pub diags: Vec<Diagnostic>,
+}
+
+impl Cx {
+    pub fn span(&self, s: miette::SourceSpan) -> Span {
+        Span::new(self.file, s.offset(), s.offset() + s.len())
+    }
+
+    pub fn report(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    /// A child node that `parent` does not take.
+    pub fn unknown_node(&mut self, node: &KdlNode, parent: &NodeSpec) {
+        let name = node.name().value();
+        let span = self.span(node.name().span());
+        let place = if parent.name == "(document)" {
+            "at the top level".to_string()
+        } else {
+            format!("inside `{}`", parent.name)
+        };
+        let mut d = Diagnostic::new(Code::UnknownNode, format!("unknown node `{name}` {place}"))
+            .primary(span, "not a node meshc knows here");
+        let names = parent.children.iter().map(|c| c.name);
+        if let Some(s) = suggest(name, names) {
+            d = d.help(format!("did you mean `{s}`?"));
+        } else if let Some(home) = super::schema::home_of(name) {
+            let home = if home == "(document)" { "the top level".to_string() } else { format!("a `{home}` block") };
+            d = d.help(format!("`{name}` belongs in {home}"));
+        } else {
+            let list: Vec<_> = parent.children.iter().map(|c| format!("`{}`", c.name)).collect();
+            d = d.help(format!("the nodes allowed {place} are {}", list.join(", ")));
+        }
+        self.report(d);
+    }
+
+    /// A node that may appear once, written again.
+    pub fn duplicate<T>(&mut self, first: &Option<T>, first_span: Option<Span>, node: &KdlNode) -> bool {
+        if first.is_none() {
+            return false;
+        }
+        let name = node.name().value();
+        let mut d = Diagnostic::new(Code::DuplicateSetting, format!("`{name}` is given more than once"))
+            .primary(self.span(node.name().span()), "given again here")
+            .help(format!("keep one `{name}`"));
+        if let Some(s) = first_span {
+            d = d.secondary(s, "first given here");
+        }
+        self.report(d);
+        true
+    }
+}
+
+/// A value read from a node, before it is mapped to an AST type.
+enum Raw<'a> {
+    Str(&'a str),
+    Bool(bool),
+}
+
+pub struct NodeReader<'a> {
+    pub node: &'a KdlNode,
+    pub spec: &'static NodeSpec,
+    used: Vec<bool>,
+}
+
+impl<'a> NodeReader<'a> {
+    pub fn new(node: &'a KdlNode, spec: &'static NodeSpec) -> NodeReader<'a> {
+        NodeReader {
+            node,
+            spec,
+            used: vec![false; node.entries().len()],
+        }
+    }
+
+    /// The span of the node's name: where "missing" diagnostics point.
+    pub fn name_span(&self, cx: &Cx) -> Span {
+        cx.span(self.node.name().span())
+    }
+
+    /// The whole node, children included.
+    pub fn node_span(&self, cx: &Cx) -> Span {
+        cx.span(self.node.span())
+    }
+
+    pub fn children(&self) -> &'a [KdlNode] {
+        self.node.children().map_or(&[], |d| d.nodes())
+    }
+
+    /// Positional argument `idx` as a string (string, name and enumeration types).
+    pub fn arg_str(&mut self, cx: &mut Cx, idx: usize) -> Option<Spanned<String>> {
+        let spec = &self.spec.args[idx];
+        let found = self
+            .node
+            .entries()
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.name().is_none())
+            .nth(idx);
+        match found {
+            Some((i, entry)) => {
+                self.used[i] = true;
+                self.typed(cx, entry, spec).and_then(|v| as_string(v))
+            }
+            None => {
+                self.missing(cx, spec, true);
+                None
+            }
+        }
+    }
+
+    /// Positional argument `idx` as a boolean.
+    pub fn arg_bool(&mut self, cx: &mut Cx, idx: usize) -> Option<Spanned<bool>> {
+        let spec = &self.spec.args[idx];
+        let found = self
+            .node
+            .entries()
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.name().is_none())
+            .nth(idx);
+        match found {
+            Some((i, entry)) => {
+                self.used[i] = true;
+                self.typed(cx, entry, spec).and_then(|v| as_bool(v))
+            }
+            None => {
+                self.missing(cx, spec, true);
+                None
+            }
+        }
+    }
+
+    pub fn prop_str(&mut self, cx: &mut Cx, key: &str) -> Option<Spanned<String>> {
+        self.prop(cx, key).and_then(|v| as_string(v))
+    }
+
+    pub fn prop_bool(&mut self, cx: &mut Cx, key: &str) -> Option<Spanned<bool>> {
+        self.prop(cx, key).and_then(|v| as_bool(v))
+    }
+
+    fn prop(&mut self, cx: &mut Cx, key: &str) -> Option<Spanned<Raw<'a>>> {
+        let Some(spec) = self.spec.prop(key) else {
+            debug_assert!(false, "property `{key}` of `{}` is not in the schema", self.spec.name);
+            return None;
+        };
+        let mut found: Option<(usize, &'a KdlEntry)> = None;
+        for (i, entry) in self.node.entries().iter().enumerate() {
+            if entry.name().map(|n| n.value()) != Some(key) {
+                continue;
+            }
+            self.used[i] = true;
+            if let Some((_, first)) = found {
+                let d = Diagnostic::new(Code::DuplicateSetting, format!("property `{key}` is given more than once"))
+                    .primary(cx.span(entry.span()), "given again here")
+                    .secondary(cx.span(first.span()), "first given here")
+                    .help(format!("keep one `{key}=`"));
+                cx.report(d);
+            } else {
+                found = Some((i, entry));
+            }
+        }
+        match found {
+            Some((_, entry)) => self.typed(cx, entry, spec),
+            None => {
+                if spec.required {
+                    self.missing(cx, spec, false);
+                }
+                None
+            }
+        }
+    }
+
+    fn missing(&self, cx: &mut Cx, spec: &ValueSpec, positional: bool) {
+        if !spec.required {
+            return;
+        }
+        let node = self.spec.name;
+        let (what, example) = if positional {
+            (format!("its {}", spec.name), format!("{node} <{}>", spec.name))
+        } else {
+            (format!("`{}=`", spec.name), format!("{node} {}=...", spec.name))
+        };
+        let d = Diagnostic::new(Code::MissingValue, format!("`{node}` needs {what}"))
+            .primary(self.name_span(cx), format!("{} missing", spec.name))
+            .help(format!("{}; write `{example}`", spec.doc));
+        cx.report(d);
+    }
+
+    /// Checks an entry's value against its declared type.
+    fn typed(&self, cx: &mut Cx, entry: &'a KdlEntry, spec: &ValueSpec) -> Option<Spanned<Raw<'a>>> {
+        let span = value_span(cx, entry);
+        let what = match entry.name() {
+            Some(n) => format!("`{}`", n.value()),
+            None => format!("the {} of `{}`", spec.name, self.spec.name),
+        };
+        match (spec.ty, entry.value()) {
+            (ValueType::Bool, KdlValue::Bool(b)) => Some(Spanned::new(Raw::Bool(*b), span)),
+            (ValueType::Bool, other) => {
+                let mut d = Diagnostic::new(Code::WrongType, format!("{what} must be `#true` or `#false`"))
+                    .primary(span, format!("this is {}", describe(other)));
+                if let KdlValue::String(s) = other
+                    && (s == "true" || s == "false")
+                {
+                    d = d.help(format!("KDL v2 writes booleans with a `#`: `#{s}`"));
+                }
+                cx.report(d);
+                None
+            }
+            (_, KdlValue::String(s)) => {
+                if let ValueType::Name = spec.ty {
+                    check_name(cx, s, span, &what);
+                }
+                if let ValueType::Enum(allowed) = spec.ty
+                    && !allowed.contains(&s.as_str())
+                {
+                    let list: Vec<_> = allowed.iter().map(|a| format!("`{a}`")).collect();
+                    let mut d = Diagnostic::new(Code::InvalidValue, format!("{what} cannot be `{s}`"))
+                        .primary(span, format!("expected one of {}", list.join(", ")));
+                    if let Some(m) = suggest(s, allowed.iter().copied()) {
+                        d = d.help(format!("did you mean `{m}`?"));
+                    }
+                    cx.report(d);
+                    return None;
+                }
+                Some(Spanned::new(Raw::Str(s.as_str()), span))
+            }
+            (_, other) => {
+                let d = Diagnostic::new(Code::WrongType, format!("{what} must be a string"))
+                    .primary(span, format!("this is {}", describe(other)))
+                    .help("write it in quotes, e.g. \"1.28.2\"");
+                cx.report(d);
+                None
+            }
+        }
+    }
+
+    /// Reports every entry nothing asked for.
+    pub fn finish(self, cx: &mut Cx) {
+        for (i, entry) in self.node.entries().iter().enumerate() {
+            if self.used[i] {
+                continue;
+            }
+            let span = cx.span(entry.span());
+            let node = self.spec.name;
+            let d = match entry.name() {
+                Some(key) => {
+                    let key = key.value();
+                    let mut d = Diagnostic::new(Code::UnknownProperty, format!("`{node}` has no property `{key}`"))
+                        .primary(cx.span(entry.name().map_or(entry.span(), |n| n.span())), "unknown property");
+                    if let Some(s) = suggest(key, self.spec.props.iter().map(|p| p.name)) {
+                        d = d.help(format!("did you mean `{s}`?"));
+                    } else if self.spec.props.is_empty() {
+                        d = d.help(format!("`{node}` takes no properties"));
+                    } else {
+                        let list: Vec<_> = self.spec.props.iter().map(|p| format!("`{}`", p.name)).collect();
+                        d = d.help(format!("`{node}` takes {}", list.join(", ")));
+                    }
+                    d
+                }
+                None => {
+                    let n = self.spec.args.len();
+                    let takes = match n {
+                        0 => "no arguments".to_string(),
+                        1 => "one argument".to_string(),
+                        n => format!("{n} arguments"),
+                    };
+                    let mut d = Diagnostic::new(Code::UnexpectedArgument, format!("`{node}` takes {takes}"))
+                        .primary(span, "unexpected argument");
+                    if let (KdlValue::String(s), Some(p)) = (entry.value(), self.spec.props.first())
+                        && n == 0
+                    {
+                        d = d.help(format!("did you mean a property, like `{}={s}`?", p.name));
+                    }
+                    d
+                }
+            };
+            cx.report(d);
+        }
+    }
+}
+
+fn as_string(v: Spanned<Raw<'_>>) -> Option<Spanned<String>> {
+    match v.value {
+        Raw::Str(s) => Some(Spanned::new(s.to_string(), v.span)),
+        Raw::Bool(_) => None,
+    }
+}
+
+fn as_bool(v: Spanned<Raw<'_>>) -> Option<Spanned<bool>> {
+    match v.value {
+        Raw::Bool(b) => Some(Spanned::new(b, v.span)),
+        Raw::Str(_) => None,
+    }
+}
+
+fn describe(v: &KdlValue) -> String {
+    match v {
+        KdlValue::String(s) => format!("the string \"{s}\""),
+        KdlValue::Integer(i) => format!("the number {i}"),
+        KdlValue::Float(f) => format!("the number {f}"),
+        KdlValue::Bool(b) => format!("the boolean #{b}"),
+        KdlValue::Null => "#null".to_string(),
+    }
+}
+
+/// The span of an entry's value alone: for `key=value`, the `value` part. KDL keeps the
+/// value's original text, which ends the entry.
+fn value_span(cx: &Cx, entry: &KdlEntry) -> Span {
+    let whole = cx.span(entry.span());
+    match entry.format() {
+        Some(f) if !f.value_repr.is_empty() && f.value_repr.len() <= whole.len() => {
+            Span { start: whole.end - f.value_repr.len() as u32, ..whole }
+        }
+        _ => whole,
+    }
+}
+
+/// Is `s` a DNS-1123 label: 1 to 63 lowercase letters, digits and `-`, starting and
+/// ending with a letter or digit?
+pub fn is_dns_label(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b[0] != b'-'
+        && b[b.len() - 1] != b'-'
+}
+
+fn check_name(cx: &mut Cx, s: &str, span: Span, what: &str) {
+    if is_dns_label(s) {
+        return;
+    }
+    let fixed: String = s
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect::<String>()
+        .trim_matches('-')
+        .chars()
+        .take(63)
+        .collect();
+    let reason = if s.len() > 63 {
+        "is longer than 63 characters".to_string()
+    } else {
+        "must be a DNS-1123 label: lowercase letters, digits and `-`, starting and ending with a letter or digit".to_string()
+    };
+    let mut d = Diagnostic::new(Code::InvalidName, format!("{what} `{s}` is not a valid name"))
+        .primary(span, reason);
+    if !fixed.is_empty() && is_dns_label(&fixed) {
+        d = d.help(format!("Kubernetes and Istio use this name as an identifier; try `{fixed}`"));
+    }
+    cx.report(d);
+}

@@ -1,0 +1,410 @@
+//! The Istio control plane of one cluster, per multicluster model: the system namespace
+//! with its network label and control-plane annotation, the Helm releases of `base`,
+//! `istiod` and the gateway chart with their values, and the mesh-wide Istio resources
+//! (PeerAuthentication, cross-network and istiod gateways) in clusters that hold mesh
+//! configuration. Values follow Istio's install guides; see
+//! docs/models.md for the mapping, model by model.
+
+use std::net::IpAddr;
+
+use serde_json::{Value, json};
+
+use super::{Cx, HelmRelease, Layer, Place, metadata, set};
+use crate::ast::Mtls;
+use crate::model::{EXTERNAL_ISTIOD_NS, ISTIO_SYSTEM, Role};
+
+pub const EASTWEST_GATEWAY: &str = "istio-eastwestgateway";
+pub const EASTWEST_SELECTOR: &str = "eastwestgateway";
+pub const INGRESS_GATEWAY: &str = "istio-ingressgateway";
+
+pub fn render(cx: &mut Cx) {
+    namespaces(cx);
+    match cx.cluster().role {
+        Role::Primary => primary(cx),
+        Role::Remote { control, config } => remote(cx, control, config),
+        Role::External => external(cx),
+    }
+    if cx.mesh.holds_config(cx.i) {
+        mesh_config(cx);
+    }
+}
+
+/// The address remotes use to reach cluster `j`'s control plane, and whether it is an IP.
+fn control_address(cx: &Cx, j: usize) -> (String, bool) {
+    let addr = cx.mesh.clusters[j].east_west_address.clone().unwrap_or_default();
+    let is_ip = addr.parse::<IpAddr>().is_ok();
+    (addr, is_ip)
+}
+
+fn namespaces(cx: &mut Cx) {
+    let c = cx.cluster();
+    let mut system = vec![cx.mesh.istiod_namespace(cx.i)];
+    if c.role == Role::External {
+        // The external cluster also runs a local control plane and the ingress gateway
+        // that exposes the external istiod, in istio-system.
+        system = vec![ISTIO_SYSTEM, EXTERNAL_ISTIOD_NS];
+    }
+    let control_plane_clusters = match c.role {
+        Role::Remote { control, config: false } => match cx.mesh.clusters[control].role {
+            Role::External => cx.mesh.config_cluster_of(control).map(|k| cx.mesh.clusters[k].name.clone()),
+            _ => Some(cx.mesh.clusters[control].name.clone()),
+        },
+        _ => None,
+    };
+    for ns in system {
+        let mut v = json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": metadata(ns, None) });
+        if c.role != Role::External
+            && cx.mesh.multi_network()
+            && let Some(net) = &c.network
+        {
+            set(&mut v, &["metadata", "labels", "topology.istio.io/network"], json!(net));
+        }
+        if let Some(cp) = &control_plane_clusters {
+            set(&mut v, &["metadata", "annotations", "topology.istio.io/controlPlaneClusters"], json!(cp));
+        }
+        let origin = cx.cluster_origin("control-plane");
+        cx.push(Place::Layer(Layer::Prereqs), 0, v, origin);
+    }
+    if c.role == Role::External {
+        return;
+    }
+    for ns in &cx.mesh.namespaces {
+        let injection = if ns.injection { "enabled" } else { "disabled" };
+        let mut v = json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": metadata(&ns.name, None) });
+        set(&mut v, &["metadata", "labels", "istio-injection"], json!(injection));
+        let origin = super::Origin { span: ns.span, path: format!("mesh {} > namespace {}", cx.mesh.name, ns.name) };
+        cx.push(Place::Layer(Layer::Prereqs), 0, v, origin);
+    }
+}
+
+/// `global` values every cluster of the mesh shares: mesh ID, cluster name, network.
+fn global_identity(cx: &Cx, cluster: usize) -> Value {
+    let c = &cx.mesh.clusters[cluster];
+    let mut g = json!({ "meshID": cx.mesh.name, "multiCluster": { "clusterName": c.name } });
+    if let Some(net) = &c.network {
+        g["network"] = json!(net);
+    }
+    g
+}
+
+/// `meshConfig` of a control plane: trust domain, DNS proxying.
+fn mesh_config_values(cx: &Cx) -> Value {
+    let mut m = json!({ "trustDomain": cx.mesh.trust_domain });
+    if cx.mesh.dns_proxy {
+        // A string: proxy metadata values are strings. On Istio 1.25+ addresses are
+        // allocated by istiod, so ISTIO_META_DNS_AUTO_ALLOCATE is not set.
+        set(&mut m, &["defaultConfig", "proxyMetadata", "ISTIO_META_DNS_CAPTURE"], json!("true"));
+    }
+    m
+}
+
+fn release(cx: &mut Cx, release: &'static str, chart: &'static str, namespace: &'static str, values: Value, what: &str) {
+    let depends_on = cx.releases.last().map(|r| r.release).into_iter().collect();
+    let origin = cx.cluster_origin(what);
+    cx.releases.push(HelmRelease {
+        release,
+        chart,
+        namespace,
+        values,
+        depends_on,
+        patches_webhooks: chart == "istiod" || chart == "base",
+        origin,
+    });
+}
+
+fn primary(cx: &mut Cx) {
+    let i = cx.i;
+    release(cx, "istio-base", "base", ISTIO_SYSTEM, json!({}), "control-plane primary");
+    let mut values = json!({ "global": global_identity(cx, i), "meshConfig": mesh_config_values(cx) });
+    if cx.mesh.remotes_of(i).next().is_some() {
+        // istiod serves remote clusters: EXTERNAL_ISTIOD=true makes it patch their
+        // webhooks and write their namespaces' root certificates.
+        values["global"]["externalIstiod"] = json!(true);
+    }
+    release(cx, "istiod", "istiod", ISTIO_SYSTEM, values, "control-plane primary");
+    if cx.mesh.needs_east_west_gateway(i) {
+        eastwest_gateway(cx, ISTIO_SYSTEM);
+    }
+}
+
+fn remote(cx: &mut Cx, control: usize, config: bool) {
+    let i = cx.i;
+    let me = &cx.mesh.clusters[i];
+    let (addr, is_ip) = control_address(cx, control);
+    let external = cx.mesh.clusters[control].role == Role::External;
+    let ns = cx.mesh.istiod_namespace(i);
+    let inject = match &me.network {
+        Some(net) => format!("/inject/cluster/{}/net/{net}", me.name),
+        None => format!("/inject/cluster/{}", me.name),
+    };
+    let mut base = json!({ "profile": "remote" });
+    let mut istiod = json!({ "profile": "remote", "global": global_identity(cx, i) });
+    if external {
+        base["global"] = json!({ "istioNamespace": EXTERNAL_ISTIOD_NS });
+        istiod["global"]["istioNamespace"] = json!(EXTERNAL_ISTIOD_NS);
+    }
+    if is_ip {
+        // The remote's `istiod` Service gets an EndpointSlice with this IP, and the
+        // injection webhook calls it by path.
+        istiod["global"]["remotePilotAddress"] = json!(addr);
+        istiod["istiodRemote"] = json!({ "injectionPath": inject });
+    } else {
+        // A hostname would become an ExternalName Service, which the API server cannot
+        // call webhooks through: use URLs instead. Proxies of a primary's remote still
+        // reach istiod through the `istiod` Service (ExternalName to the gateway); an
+        // external control plane sets its discovery address itself.
+        if !external {
+            istiod["global"]["remotePilotAddress"] = json!(addr);
+        }
+        istiod["istiodRemote"] = json!({ "injectionURL": format!("https://{addr}:15017{inject}") });
+        let validation = json!(format!("https://{addr}:15017/validate"));
+        set(&mut base, &["base", "validationURL"], validation.clone());
+        set(&mut istiod, &["base", "validationURL"], validation);
+    }
+    if !external || config {
+        // The cluster holds mesh configuration (the Helm guides set this for a primary's
+        // remote too): istiod's service account, roles and validation webhook are installed.
+        istiod["global"]["configCluster"] = json!(true);
+    }
+    if external && config {
+        istiod["pilot"] = json!({ "configMap": true });
+    }
+    release(cx, "istio-base", "base", ns, base, "control-plane remote");
+    release(cx, "istiod", "istiod", ns, istiod, "control-plane remote");
+    if cx.mesh.needs_east_west_gateway(i) {
+        eastwest_gateway(cx, ns);
+    }
+}
+
+fn eastwest_gateway(cx: &mut Cx, ns: &'static str) {
+    let mut values = json!({ "name": EASTWEST_GATEWAY });
+    match &cx.cluster().network {
+        // With networkGateway set, the chart exposes 15021, 15443, 15012 and 15017 and
+        // labels the Service and pods with the network.
+        Some(net) => values["networkGateway"] = json!(net),
+        // One unnamed network: the gateway only exposes istiod to remotes.
+        None => {
+            values["service"] = json!({ "ports": [
+                { "name": "status-port", "port": 15021, "targetPort": 15021, "protocol": "TCP" },
+                { "name": "tls-istiod", "port": 15012, "targetPort": 15012, "protocol": "TCP" },
+                { "name": "tls-webhook", "port": 15017, "targetPort": 15017, "protocol": "TCP" }
+            ] })
+        }
+    }
+    release(cx, EASTWEST_GATEWAY, "gateway", ns, values, "east-west gateway");
+}
+
+/// External control plane cluster: a local control plane for its own ingress gateway,
+/// that gateway (exposing 15012/15017), and istiod for the mesh in `external-istiod`.
+fn external(cx: &mut Cx) {
+    let i = cx.i;
+    let (addr, is_ip) = control_address(cx, i);
+    let config = cx.mesh.config_cluster_of(i).unwrap_or(i);
+    release(cx, "istio-base", "base", ISTIO_SYSTEM, json!({}), "control-plane external");
+    let local = json!({ "global": { "multiCluster": { "clusterName": cx.cluster().name } } });
+    release(cx, "istiod", "istiod", ISTIO_SYSTEM, local, "control-plane external");
+    let gateway = json!({
+        "name": INGRESS_GATEWAY,
+        "service": { "ports": [
+            { "name": "status-port", "port": 15021, "targetPort": 15021, "protocol": "TCP" },
+            { "name": "tls-xds", "port": 15012, "targetPort": 15012, "protocol": "TCP" },
+            { "name": "tls-webhook", "port": 15017, "targetPort": 15017, "protocol": "TCP" }
+        ] }
+    });
+    release(cx, INGRESS_GATEWAY, "gateway", ISTIO_SYSTEM, gateway, "control-plane external");
+
+    let mut global = global_identity(cx, config);
+    for (k, v) in [
+        ("istioNamespace", json!(EXTERNAL_ISTIOD_NS)),
+        ("externalIstiod", json!(true)),
+        ("caAddress", json!(format!("{addr}:15012"))),
+        ("operatorManageWebhooks", json!(true)),
+        ("configValidation", json!(false)),
+    ] {
+        global[k] = v;
+    }
+    let mut mesh_config = mesh_config_values(cx);
+    mesh_config["rootNamespace"] = json!(EXTERNAL_ISTIOD_NS);
+    set(&mut mesh_config, &["defaultConfig", "discoveryAddress"], json!(format!("{addr}:15012")));
+    if !is_ip {
+        // Proxies verify istiod's DNS certificate against the public roots.
+        for k in ["XDS_ROOT_CA", "CA_ROOT_CA"] {
+            set(&mut mesh_config, &["defaultConfig", "proxyMetadata", k], json!("/etc/ssl/certs/ca-certificates.crt"));
+        }
+    }
+    let (injector, validator) = if is_ip {
+        ("istio-sidecar-injector-external-istiod", "istio-validator-external-istiod")
+    } else {
+        ("", "")
+    };
+    let values = json!({
+        "global": global,
+        "meshConfig": mesh_config,
+        "env": {
+            "INJECTION_WEBHOOK_CONFIG_NAME": injector,
+            "VALIDATION_WEBHOOK_CONFIG_NAME": validator,
+            "LOCAL_CLUSTER_SECRET_WATCHER": "true",
+            "SHARED_MESH_CONFIG": "istio"
+        },
+        "volumes": [
+            { "name": "config-volume", "configMap": { "name": "istio" } },
+            { "name": "inject-volume", "configMap": { "name": "istio-sidecar-injector" } }
+        ],
+        "volumeMounts": [
+            { "name": "config-volume", "mountPath": "/etc/istio/config" },
+            { "name": "inject-volume", "mountPath": "/var/lib/istio/inject" }
+        ]
+    });
+    let depends_on = vec!["istiod"];
+    let origin = cx.cluster_origin("control-plane external");
+    cx.releases.push(HelmRelease {
+        release: "istiod-external",
+        chart: "istiod",
+        namespace: EXTERNAL_ISTIOD_NS,
+        values,
+        depends_on,
+        patches_webhooks: false,
+        origin,
+    });
+    expose_external_istiod(cx, &addr, is_ip);
+}
+
+/// Gateway, VirtualService (and DestinationRule for TLS) on the external cluster that
+/// route 15012/15017 on its ingress gateway to the external istiod.
+fn expose_external_istiod(cx: &mut Cx, addr: &str, is_ip: bool) {
+    let host = format!("istiod.{EXTERNAL_ISTIOD_NS}.svc.cluster.local");
+    let origin = cx.cluster_origin("east-west-address");
+    let (gw_spec, vs_spec) = if is_ip {
+        let server = |name: &str, port: u16| json!({
+            "port": { "number": port, "name": name, "protocol": "TLS" },
+            "tls": { "mode": "PASSTHROUGH" },
+            "hosts": ["*"]
+        });
+        let route = |port: u16, target: u16| json!({
+            "match": [{ "port": port, "sniHosts": ["*"] }],
+            "route": [{ "destination": { "host": host, "port": { "number": target } } }]
+        });
+        (
+            json!({ "selector": { "istio": "ingressgateway" }, "servers": [server("tls-xds", 15012), server("tls-webhook", 15017)] }),
+            json!({ "hosts": ["*"], "gateways": ["external-istiod-gw"], "tls": [route(15012, 15012), route(15017, 443)] }),
+        )
+    } else {
+        let credential = external_tls_secret(cx);
+        let server = |name: &str, port: u16| json!({
+            "port": { "number": port, "name": name, "protocol": "HTTPS" },
+            "tls": { "mode": "SIMPLE", "credentialName": credential },
+            "hosts": [addr]
+        });
+        let route = |port: u16, target: u16| json!({
+            "match": [{ "port": port }],
+            "route": [{ "destination": { "host": host, "port": { "number": target } } }]
+        });
+        (
+            json!({ "selector": { "istio": "ingressgateway" }, "servers": [server("https-xds", 15012), server("https-webhook", 15017)] }),
+            json!({ "hosts": [addr], "gateways": ["external-istiod-gw"], "http": [route(15012, 15012), route(15017, 443)] }),
+        )
+    };
+    let gw = json!({ "apiVersion": "networking.istio.io/v1", "kind": "Gateway", "metadata": metadata("external-istiod-gw", Some(EXTERNAL_ISTIOD_NS)), "spec": gw_spec });
+    let vs = json!({ "apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "metadata": metadata("external-istiod-vs", Some(EXTERNAL_ISTIOD_NS)), "spec": vs_spec });
+    cx.push(Place::Layer(Layer::Mesh), 0, gw, origin.clone());
+    cx.push(Place::Layer(Layer::Mesh), 0, vs, origin.clone());
+    if !is_ip {
+        let dr = json!({
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "DestinationRule",
+            "metadata": metadata("external-istiod-dr", Some(EXTERNAL_ISTIOD_NS)),
+            "spec": {
+                "host": host,
+                "trafficPolicy": { "portLevelSettings": [
+                    { "port": { "number": 15012 }, "tls": { "mode": "SIMPLE" }, "connectionPool": { "http": { "h2UpgradePolicy": "UPGRADE" } } },
+                    { "port": { "number": 443 }, "tls": { "mode": "SIMPLE" } }
+                ] }
+            }
+        });
+        cx.push(Place::Layer(Layer::Mesh), 0, dr, origin);
+    }
+}
+
+/// Name of the TLS secret (in istio-system on the external cluster) whose certificate
+/// is valid for the external istiod's hostname. meshc references it; it is produced by
+/// whatever issues the cluster's public certificates.
+pub fn external_tls_secret(cx: &Cx) -> String {
+    format!("{}-istiod-tls", cx.cluster().name)
+}
+
+/// Mesh-wide Istio configuration, in every cluster whose API server istiod reads.
+fn mesh_config(cx: &mut Cx) {
+    let i = cx.i;
+    let root = cx.mesh.istiod_namespace(i);
+    let mode = match cx.mesh.mtls {
+        Mtls::Strict => "STRICT",
+        Mtls::Permissive => "PERMISSIVE",
+    };
+    let pa = json!({
+        "apiVersion": "security.istio.io/v1",
+        "kind": "PeerAuthentication",
+        "metadata": metadata("default", Some(root)),
+        "spec": { "mtls": { "mode": mode } }
+    });
+    let origin = cx.mesh_origin("mtls");
+    cx.push(Place::Layer(Layer::Mesh), 0, pa, origin);
+    if cx.mesh.multi_network() {
+        // Cross-network traffic enters a network through its east-west gateway as mTLS
+        // passed through by SNI; one server on 15443 per cluster.
+        let gw = json!({
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "Gateway",
+            "metadata": metadata("cross-network-gateway", Some(root)),
+            "spec": {
+                "selector": { "istio": EASTWEST_SELECTOR },
+                "servers": [{
+                    "port": { "number": 15443, "name": "tls", "protocol": "TLS" },
+                    "tls": { "mode": "AUTO_PASSTHROUGH" },
+                    "hosts": ["*.local"]
+                }]
+            }
+        });
+        let origin = cx.mesh_origin("networks");
+        cx.push(Place::Layer(Layer::Mesh), 0, gw, origin);
+    }
+    if cx.cluster().role == Role::Primary && cx.mesh.remotes_of(i).next().is_some() {
+        expose_istiod(cx);
+    }
+}
+
+/// `istiod-gateway` and `istiod-vs`: remotes reach this primary's istiod (xDS on 15012,
+/// webhooks on 15017) through its east-west gateway.
+fn expose_istiod(cx: &mut Cx) {
+    let host = "istiod.istio-system.svc.cluster.local";
+    let server = |name: &str, port: u16| json!({
+        "port": { "number": port, "name": name, "protocol": "TLS" },
+        "tls": { "mode": "PASSTHROUGH" },
+        "hosts": ["*"]
+    });
+    let route = |port: u16, target: u16| json!({
+        "match": [{ "port": port, "sniHosts": ["*"] }],
+        "route": [{ "destination": { "host": host, "port": { "number": target } } }]
+    });
+    let gw = json!({
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "Gateway",
+        "metadata": metadata("istiod-gateway", Some(ISTIO_SYSTEM)),
+        "spec": {
+            "selector": { "istio": EASTWEST_SELECTOR },
+            "servers": [server("tls-istiod", 15012), server("tls-istiodwebhook", 15017)]
+        }
+    });
+    let vs = json!({
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "VirtualService",
+        "metadata": metadata("istiod-vs", Some(ISTIO_SYSTEM)),
+        "spec": {
+            "hosts": ["*"],
+            "gateways": ["istiod-gateway"],
+            "tls": [route(15012, 15012), route(15017, 443)]
+        }
+    });
+    let origin = cx.cluster_origin("east-west-address");
+    cx.push(Place::Layer(Layer::Mesh), 0, gw, origin.clone());
+    cx.push(Place::Layer(Layer::Mesh), 0, vs, origin);
+}

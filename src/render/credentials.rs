@@ -1,0 +1,146 @@
+//! Credentials between clusters, by reference only. A control plane reads a peer's API
+//! server through a remote secret: here an ExternalSecret that templates the kubeconfig
+//! istiod expects (name `istio-remote-secret-<peer>`, label `istio/multiCluster: "true"`,
+//! data key = the peer's cluster name) from a token kept in the secret store. The peer
+//! side gets the service-account token Secret that Kubernetes fills in, and a PushSecret
+//! that publishes it to the store. No token is ever written by meshc.
+
+use serde_json::{Value, json};
+
+use super::{Cx, Layer, Place, metadata};
+use crate::model::{Role, SecretStore};
+
+/// Service account whose token a peer uses: the reader for endpoint discovery, `istiod`
+/// for the config cluster of an external control plane.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Account {
+    Reader,
+    Istiod,
+}
+
+impl Account {
+    fn name(self) -> &'static str {
+        match self {
+            Account::Reader => "istio-reader-service-account",
+            Account::Istiod => "istiod",
+        }
+    }
+
+    fn store_suffix(self) -> &'static str {
+        match self {
+            Account::Reader => "reader",
+            Account::Istiod => "istiod",
+        }
+    }
+}
+
+/// Store key where cluster `cluster`'s token for `account` lives.
+fn store_key(store: &SecretStore, cluster: &str, account: Account) -> String {
+    store.key(&format!("clusters/{cluster}/{}", account.store_suffix()))
+}
+
+pub fn render(cx: &mut Cx) {
+    let Some(store) = &cx.model.secrets else { return };
+    let i = cx.i;
+    let ns = cx.mesh.istiod_namespace(i);
+    for j in cx.mesh.peers_read_by(i) {
+        let peer = &cx.mesh.clusters[j];
+        let name = format!("istio-remote-secret-{}", peer.name);
+        let v = remote_secret(store, &name, ns, &peer.name, peer.api_server.as_deref().unwrap_or(""), Account::Reader, true);
+        let origin = cx.cluster_origin(&format!("reads cluster {}", peer.name));
+        cx.push(Place::Layer(Layer::Mesh), 2, v, origin);
+    }
+    if cx.cluster().role == Role::External
+        && let Some(k) = cx.mesh.config_cluster_of(i)
+    {
+        // The external istiod reads its config cluster through `istio-kubeconfig`, key
+        // `config`, as the config cluster's `istiod` service account.
+        let peer = &cx.mesh.clusters[k];
+        let v = remote_secret(store, "istio-kubeconfig", ns, &peer.name, peer.api_server.as_deref().unwrap_or(""), Account::Istiod, false);
+        let origin = cx.cluster_origin(&format!("reads config cluster {}", peer.name));
+        cx.push(Place::Layer(Layer::Mesh), 2, v, origin);
+    }
+    // This cluster as a peer: publish the tokens its readers need.
+    let mut accounts = Vec::new();
+    if (0..cx.mesh.clusters.len()).any(|p| p != i && cx.mesh.peers_read_by(p).contains(&i)) {
+        accounts.push(Account::Reader);
+    }
+    if matches!(cx.cluster().role, Role::Remote { config: true, .. }) {
+        accounts.push(Account::Istiod);
+    }
+    for account in accounts {
+        token_and_push(cx, store, ns, account);
+    }
+}
+
+/// The kubeconfig istiod reads, templated by External Secrets (engine v2) from the
+/// peer's `token` and `ca` in the store.
+fn kubeconfig(cluster: &str, server: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: {cluster}\n  cluster:\n    server: {server}\n    certificate-authority-data: '{{{{ .ca | b64enc }}}}'\ncontexts:\n- name: {cluster}\n  context:\n    cluster: {cluster}\n    user: {cluster}\ncurrent-context: {cluster}\nusers:\n- name: {cluster}\n  user:\n    token: '{{{{ .token }}}}'\n"
+    )
+}
+
+fn remote_secret(store: &SecretStore, name: &str, ns: &str, peer: &str, server: &str, account: Account, discovery: bool) -> Value {
+    let key = store_key(store, peer, account);
+    let (data_key, template_meta) = if discovery {
+        (peer.to_string(), json!({
+            "labels": { "istio/multiCluster": "true" },
+            "annotations": { "networking.istio.io/cluster": peer }
+        }))
+    } else {
+        ("config".to_string(), json!({ "annotations": { "networking.istio.io/cluster": peer } }))
+    };
+    let mut data = serde_json::Map::new();
+    data.insert(data_key, json!(kubeconfig(peer, server)));
+    json!({
+        "apiVersion": "external-secrets.io/v1",
+        "kind": "ExternalSecret",
+        "metadata": metadata(name, Some(ns)),
+        "spec": {
+            "refreshInterval": "1h",
+            "secretStoreRef": { "kind": store.kind_str(), "name": store.store },
+            "target": {
+                "name": name,
+                "creationPolicy": "Owner",
+                "template": { "engineVersion": "v2", "metadata": template_meta, "data": data }
+            },
+            "data": [
+                { "secretKey": "token", "remoteRef": { "key": key, "property": "token" } },
+                { "secretKey": "ca", "remoteRef": { "key": key, "property": "ca" } }
+            ]
+        }
+    })
+}
+
+/// A long-lived token Secret for `account` (Kubernetes fills in `token` and `ca.crt`;
+/// since 1.24 none is created by itself) and a PushSecret that copies both to the store.
+fn token_and_push(cx: &mut Cx, store: &SecretStore, ns: &str, account: Account) {
+    let c = cx.cluster();
+    let secret_name = format!("{}-istio-remote-secret-token", account.name());
+    let mut token = json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": metadata(&secret_name, Some(ns)),
+        "type": "kubernetes.io/service-account-token"
+    });
+    token["metadata"]["annotations"] = json!({ "kubernetes.io/service-account.name": account.name() });
+    let key = store_key(store, &c.name, account);
+    let push = json!({
+        "apiVersion": "external-secrets.io/v1alpha1",
+        "kind": "PushSecret",
+        "metadata": metadata(&format!("{}-token", account.name()), Some(ns)),
+        "spec": {
+            "refreshInterval": "1h",
+            "secretStoreRefs": [{ "kind": store.kind_str(), "name": store.store }],
+            "selector": { "secret": { "name": secret_name } },
+            "data": [
+                { "match": { "secretKey": "token", "remoteRef": { "remoteKey": key, "property": "token" } } },
+                { "match": { "secretKey": "ca.crt", "remoteRef": { "remoteKey": key, "property": "ca" } } }
+            ]
+        }
+    });
+    let origin = cx.cluster_origin("api-server");
+    cx.push(Place::Layer(Layer::Mesh), 0, token, origin.clone());
+    cx.push(Place::Layer(Layer::Mesh), 1, push, origin);
+}

@@ -1,0 +1,114 @@
+//! Parsing: source text → `kdl::KdlDocument` (KDL v2). Parse errors become `E0001`
+//! diagnostics; a file that parses as KDL v1 but not v2 gets one `E0002` saying so and
+//! how to convert it. Never fails hard: a file that does not parse yields no document.
+
+use kdl::KdlDocument;
+
+use crate::diag::{Code, Diagnostic};
+use crate::source::{SourceFile, Span};
+
+pub fn parse(file: &SourceFile) -> (Option<KdlDocument>, Vec<Diagnostic>) {
+    let text: &str = &file.text;
+    let err = match KdlDocument::parse_v2(text) {
+        Ok(doc) => return (Some(doc), Vec::new()),
+        Err(err) => err,
+    };
+    let first = err
+        .diagnostics
+        .iter()
+        .map(|d| d.span.offset())
+        .min()
+        .unwrap_or(0);
+    if KdlDocument::parse_v1(text).is_ok() {
+        let (at, example) = match first_v1_token(text) {
+            Some((offset, len, line, fixed)) => (Span::new(file.id, offset, offset + len), Some((line, fixed))),
+            None => (line_span(file, first), None),
+        };
+        let mut help = String::from(
+            "in KDL v2 the keywords are written `#true`, `#false` and `#null`, and raw strings `#\"...\"#`",
+        );
+        if let Some((line, fixed)) = example {
+            help.push_str(&format!("; for example, line {line} becomes `{}`", fixed.trim()));
+        }
+        let d = Diagnostic::new(Code::KdlV1, format!("`{}` is written in KDL v1; meshc reads KDL v2", file.name))
+            .primary(at, "KDL v1 syntax")
+            .help(help);
+        return (None, vec![d]);
+    }
+    let diags = err
+        .diagnostics
+        .iter()
+        .map(|k| {
+            let start = k.span.offset();
+            let span = shrink_to_line(file, start, start + k.span.len());
+            let message = k.message.clone().unwrap_or_else(|| "invalid KDL".to_string());
+            let mut d = Diagnostic::new(Code::KdlSyntax, message)
+                .primary(span, k.label.clone().unwrap_or_else(|| "here".to_string()));
+            if let Some(h) = &k.help {
+                d = d.help(h.clone());
+            }
+            d
+        })
+        .collect();
+    (None, diags)
+}
+
+/// The KDL parser sometimes labels a region that runs over several lines; a label on the
+/// first line reads better and points at where the reader must look.
+fn shrink_to_line(file: &SourceFile, start: usize, end: usize) -> Span {
+    let text: &str = &file.text;
+    let start = start.min(text.len());
+    let end = end.clamp(start, text.len());
+    let line_end = text[start..end].find('\n').map_or(end, |i| start + i);
+    let end = if line_end == start { (start + 1).min(text.len()) } else { line_end };
+    Span::new(file.id, start, end)
+}
+
+/// The rest of the line from `offset`, used to label where v1 syntax starts.
+fn line_span(file: &SourceFile, offset: usize) -> Span {
+    let text: &str = &file.text;
+    let offset = offset.min(text.len());
+    let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+    Span::new(file.id, offset, end.max(offset))
+}
+
+/// Finds the first bare `true`/`false`/`null` keyword or `r"` raw string, the marks of a
+/// KDL v1 file. Returns its offset and length, its 1-based line, and that line in v2.
+fn first_v1_token(text: &str) -> Option<(usize, usize, usize, String)> {
+    let mut line_start = 0;
+    for (idx, line) in text.split_inclusive('\n').enumerate() {
+        let code = line.split("//").next().unwrap_or("");
+        let bytes = code.as_bytes();
+        let mut found = None;
+        for (i, _) in code.char_indices() {
+            let before_ok = i == 0 || matches!(bytes[i - 1], b' ' | b'\t' | b'=' | b'(' | b')');
+            if !before_ok {
+                continue;
+            }
+            let rest = &code[i..];
+            for kw in ["true", "false", "null"] {
+                let after = rest.as_bytes().get(kw.len()).copied();
+                if rest.starts_with(kw) && matches!(after, None | Some(b' ' | b'\t' | b';' | b'}' | b'\n' | b'\r')) {
+                    found = Some((i, kw.len(), format!("{}#{}", &code[..i], &code[i..])));
+                    break;
+                }
+            }
+            if found.is_none() && (rest.starts_with("r\"") || rest.starts_with("r#\"")) {
+                // v1 raw string `r"…"` / `r#"…"#` is `#"…"#` in v2.
+                let body = rest[1..].trim_start_matches('#');
+                let fixed = body
+                    .get(1..)
+                    .and_then(|b| b.find('"').map(|end| format!("{}#\"{}\"#", &code[..i], &b[..end])));
+                found = fixed.map(|f| (i, 2, f));
+            }
+            if found.is_some() {
+                break;
+            }
+        }
+        if let Some((i, len, fixed)) = found {
+            return Some((line_start + i, len, idx + 1, fixed));
+        }
+        line_start += line.len();
+    }
+    None
+}

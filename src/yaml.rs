@@ -1,0 +1,17 @@
+//! YAML text from ordered JSON values, through serde-saphyr. Its default (YAML 1.1-aware)
+//! quoting writes every string that a YAML 1.1 reader such as kubectl's would take for
+//! something else (`on`, `no`, `y`, `1_000`, `0777`, `12:30`, dates) in quotes, so the
+//! output means the same to YAML 1.1 and 1.2 readers. Long strings stay on one line (no
+//! folding, which makes noisy diffs); strings with newlines become `|` blocks.
+
+use serde_json::Value;
+
+pub fn to_yaml(value: &Value) -> String {
+    let options = serde_saphyr::ser_options! { folded_wrap_chars: 1_000_000 };
+    match serde_saphyr::to_string_with_options(value, options) {
+        Ok(s) => s,
+        // Serializing a JSON value has no failure mode besides a bug in the serializer;
+        // fall back to JSON, which is valid YAML with the same meaning.
+        Err(_) => serde_json::to_string_pretty(value).unwrap_or_default() + "\n",
+    }
+}
