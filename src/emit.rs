@@ -51,7 +51,13 @@ fn kind_rank(kind: &str) -> u8 {
 }
 
 fn order_key(o: &Object) -> (i32, u8, String, String, String) {
-    (o.wave, kind_rank(o.kind()), o.kind().to_string(), o.namespace().unwrap_or("").to_string(), o.name().to_string())
+    (
+        o.wave,
+        kind_rank(o.kind()),
+        o.kind().to_string(),
+        o.namespace().unwrap_or("").to_string(),
+        o.name().to_string(),
+    )
 }
 
 /// `<kind>-<name>.<namespace>.yaml`, or `<kind>-<name>.yaml` for cluster-scoped objects.
@@ -91,7 +97,11 @@ pub fn emit(model: &Model, rendered: &Rendered, sources: &Sources) -> Output {
     for cluster in &rendered.clusters {
         let mut resources = Vec::new();
         for layer in Layer::ALL {
-            let mut objs: Vec<&Object> = cluster.objects.iter().filter(|o| o.place == Place::Layer(layer)).collect();
+            let mut objs: Vec<&Object> = cluster
+                .objects
+                .iter()
+                .filter(|o| o.place == Place::Layer(layer))
+                .collect();
             objs.sort_by_key(|o| order_key(o));
             for o in objs {
                 let rel = format!("{}/{}", layer.dir(), file_name(o));
@@ -105,11 +115,18 @@ pub fn emit(model: &Model, rendered: &Rendered, sources: &Sources) -> Output {
         files.push(OutFile {
             path: format!("clusters/{}/kustomization.yaml", cluster.name),
             contents: kustomization(
-                &format!("Every object of cluster {} (mesh {}), in apply order.", cluster.name, cluster.mesh),
+                &format!(
+                    "Every object of cluster {} (mesh {}), in apply order.",
+                    cluster.name, cluster.mesh
+                ),
                 &resources,
             ),
         });
-        let mut entry: Vec<&Object> = cluster.objects.iter().filter(|o| o.place == Place::Entry).collect();
+        let mut entry: Vec<&Object> = cluster
+            .objects
+            .iter()
+            .filter(|o| o.place == Place::Entry)
+            .collect();
         entry.sort_by_key(|o| order_key(o));
         let mut entry_resources = Vec::new();
         for o in entry {
@@ -125,7 +142,10 @@ pub fn emit(model: &Model, rendered: &Rendered, sources: &Sources) -> Output {
             files.push(OutFile {
                 path: format!("flux/{}/kustomization.yaml", cluster.name),
                 contents: kustomization(
-                    &format!("Entry point of cluster {}: point its Flux at this directory.", cluster.name),
+                    &format!(
+                        "Entry point of cluster {}: point its Flux at this directory.",
+                        cluster.name
+                    ),
                     &entry_resources,
                 ),
             });
@@ -134,7 +154,10 @@ pub fn emit(model: &Model, rendered: &Rendered, sources: &Sources) -> Output {
     if model.gitops.tool == GitopsTool::Argocd && !hub_resources.is_empty() {
         files.push(OutFile {
             path: "argocd/kustomization.yaml".to_string(),
-            contents: kustomization("Argo CD Applications of every cluster; apply to the Argo CD cluster.", &hub_resources),
+            contents: kustomization(
+                "Argo CD Applications of every cluster; apply to the Argo CD cluster.",
+                &hub_resources,
+            ),
         });
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));

@@ -63,5 +63,8 @@ pub fn compile(sources: &Sources) -> Compilation {
         }
         _ => None,
     };
-    Compilation { output, diagnostics }
+    Compilation {
+        output,
+        diagnostics,
+    }
 }

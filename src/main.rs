@@ -14,7 +14,11 @@ use meshc::diag::render_human::{HumanStyle, render};
 use meshc::source::Sources;
 
 #[derive(Parser)]
-#[command(name = "meshc", version, about = "Compile a KDL service-mesh topology into per-cluster Istio and Kubernetes manifests")]
+#[command(
+    name = "meshc",
+    version,
+    about = "Compile a KDL service-mesh topology into per-cluster Istio and Kubernetes manifests"
+)]
 #[command(after_help = "Exit status: 0 success, 1 the topology has errors, 2 usage or I/O error.")]
 struct Cli {
     #[command(subcommand)]
@@ -61,7 +65,10 @@ fn main() -> ExitCode {
         color: match cli.color {
             Color::Always => true,
             Color::Never => false,
-            Color::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            Color::Auto => {
+                std::io::stderr().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
         },
         unicode: true,
         width: 100,
@@ -86,7 +93,15 @@ fn main() -> ExitCode {
         let _ = write!(stderr, "{}", render(d, &sources, style));
     }
     if let Some(summary) = meshc::diag::summary(&compilation.diagnostics) {
-        let _ = writeln!(stderr, "{}: {summary}", if compilation.has_errors() { "error" } else { "warning" });
+        let _ = writeln!(
+            stderr,
+            "{}: {summary}",
+            if compilation.has_errors() {
+                "error"
+            } else {
+                "warning"
+            }
+        );
     }
     let failed = compilation.has_errors();
     let Some(out) = compilation.output.filter(|_| !failed) else {
@@ -97,8 +112,20 @@ fn main() -> ExitCode {
     };
     match write_output(dir, &out) {
         Ok(()) => {
-            let clusters = out.files.iter().filter(|f| f.path.starts_with("clusters/") && f.path.ends_with("/kustomization.yaml")).count();
-            let _ = writeln!(stderr, "meshc: wrote {} files for {clusters} clusters to {}", out.files.len(), dir.display());
+            let clusters = out
+                .files
+                .iter()
+                .filter(|f| {
+                    f.path.starts_with("clusters/") && f.path.ends_with("/kustomization.yaml")
+                })
+                .count();
+            let plural = if clusters == 1 { "" } else { "s" };
+            let _ = writeln!(
+                stderr,
+                "meshc: wrote {} files for {clusters} cluster{plural} to {}",
+                out.files.len(),
+                dir.display()
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {

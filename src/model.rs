@@ -52,7 +52,11 @@ pub struct Gitops {
 impl Gitops {
     /// Repository path of a directory of the output, e.g. `rendered/clusters/c1`.
     pub fn repo_path(&self, rel: &str) -> String {
-        if self.path.is_empty() { rel.to_string() } else { format!("{}/{rel}", self.path) }
+        if self.path.is_empty() {
+            rel.to_string()
+        } else {
+            format!("{}/{rel}", self.path)
+        }
     }
 }
 
@@ -79,9 +83,14 @@ impl SecretStore {
 
 #[derive(Debug)]
 pub enum Ca {
-    CertManager { issuer: String, kind: IssuerKind },
+    CertManager {
+        issuer: String,
+        kind: IssuerKind,
+    },
     /// `key` may contain `{cluster}`.
-    ExternalSecret { key: String },
+    ExternalSecret {
+        key: String,
+    },
 }
 
 #[derive(Debug)]
@@ -134,7 +143,11 @@ pub const ISTIO_SYSTEM: &str = "istio-system";
 
 impl Mesh {
     pub fn multi_network(&self) -> bool {
-        let mut nets: Vec<&str> = self.clusters.iter().filter_map(|c| c.network.as_deref()).collect();
+        let mut nets: Vec<&str> = self
+            .clusters
+            .iter()
+            .filter_map(|c| c.network.as_deref())
+            .collect();
         nets.sort_unstable();
         nets.dedup();
         nets.len() > 1
@@ -171,7 +184,11 @@ impl Mesh {
 
     /// Namespace where istiod runs for cluster `i` (or, for a remote, where it would).
     pub fn istiod_namespace(&self, i: usize) -> &'static str {
-        if self.is_external_model(i) { EXTERNAL_ISTIOD_NS } else { ISTIO_SYSTEM }
+        if self.is_external_model(i) {
+            EXTERNAL_ISTIOD_NS
+        } else {
+            ISTIO_SYSTEM
+        }
     }
 
     /// Clusters whose API server the control plane of cluster `i` reads through a remote
@@ -200,7 +217,9 @@ impl Mesh {
     /// Is cluster `j` read by some other cluster's control plane (so it needs an API
     /// server address and a reader token)?
     pub fn is_read_by_peer(&self, j: usize) -> bool {
-        (0..self.clusters.len()).any(|i| i != j && (self.peers_read_by(i).contains(&j) || self.config_cluster_of(i) == Some(j)))
+        (0..self.clusters.len()).any(|i| {
+            i != j && (self.peers_read_by(i).contains(&j) || self.config_cluster_of(i) == Some(j))
+        })
     }
 
     /// Does cluster `i` need an east-west gateway? In a multi-network mesh every workload

@@ -21,36 +21,75 @@ pub fn parse(file: &SourceFile) -> (Option<KdlDocument>, Vec<Diagnostic>) {
         .unwrap_or(0);
     if KdlDocument::parse_v1(text).is_ok() {
         let (at, example) = match first_v1_token(text) {
-            Some((offset, len, line, fixed)) => (Span::new(file.id, offset, offset + len), Some((line, fixed))),
+            Some((offset, len, line, fixed)) => (
+                Span::new(file.id, offset, offset + len),
+                Some((line, fixed)),
+            ),
             None => (line_span(file, first), None),
         };
         let mut help = String::from(
             "in KDL v2 the keywords are written `#true`, `#false` and `#null`, and raw strings `#\"...\"#`",
         );
         if let Some((line, fixed)) = example {
-            help.push_str(&format!("; for example, line {line} becomes `{}`", fixed.trim()));
+            help.push_str(&format!(
+                "; for example, line {line} becomes `{}`",
+                fixed.trim()
+            ));
         }
-        let d = Diagnostic::new(Code::KdlV1, format!("`{}` is written in KDL v1; meshc reads KDL v2", file.name))
-            .primary(at, "KDL v1 syntax")
-            .help(help);
+        let d = Diagnostic::new(
+            Code::KdlV1,
+            format!("`{}` is written in KDL v1; meshc reads KDL v2", file.name),
+        )
+        .primary(at, "KDL v1 syntax")
+        .help(help);
         return (None, vec![d]);
     }
-    let diags = err
-        .diagnostics
-        .iter()
-        .map(|k| {
-            let start = k.span.offset();
-            let span = shrink_to_line(file, start, start + k.span.len());
-            let message = k.message.clone().unwrap_or_else(|| "invalid KDL".to_string());
-            let mut d = Diagnostic::new(Code::KdlSyntax, message)
-                .primary(span, k.label.clone().unwrap_or_else(|| "here".to_string()));
-            if let Some(h) = &k.help {
-                d = d.help(h.clone());
-            }
-            d
-        })
-        .collect();
+    let mut diags: Vec<Diagnostic> = Vec::new();
+    let mut last: Option<(usize, String)> = None;
+    for k in &err.diagnostics {
+        let start = k.span.offset();
+        let label = k.label.clone().unwrap_or_else(|| "here".to_string());
+        // The parser sometimes reports one fault twice at neighbouring offsets.
+        if last
+            .as_ref()
+            .is_some_and(|(at, l)| start.abs_diff(*at) <= 2 && *l == label)
+        {
+            continue;
+        }
+        last = Some((start, label.clone()));
+        if let Some(d) = v1_keyword(file, start) {
+            diags.push(d);
+            continue;
+        }
+        let span = shrink_to_line(file, start, start + k.span.len());
+        let message = k
+            .message
+            .clone()
+            .unwrap_or_else(|| "invalid KDL".to_string());
+        let mut d = Diagnostic::new(Code::KdlSyntax, message).primary(span, label);
+        if let Some(h) = &k.help {
+            d = d.help(h.clone());
+        }
+        diags.push(d);
+    }
     (None, diags)
+}
+
+/// A parse error on a bare `true`, `false` or `null`: the KDL v1 spelling of a keyword.
+fn v1_keyword(file: &SourceFile, offset: usize) -> Option<Diagnostic> {
+    let rest = file.text.get(offset..)?;
+    let kw = ["true", "false", "null"].into_iter().find(|kw| {
+        rest.starts_with(kw)
+            && rest[kw.len()..]
+                .chars()
+                .next()
+                .is_none_or(|c| !(c.is_alphanumeric() || c == '-' || c == '_'))
+    })?;
+    Some(
+        Diagnostic::new(Code::KdlV1, format!("`{kw}` is KDL v1 syntax; meshc reads KDL v2"))
+            .primary(Span::new(file.id, offset, offset + kw.len()), format!("write `#{kw}`"))
+            .help("in KDL v2 the keywords are written `#true`, `#false` and `#null`; a bare word is a string"),
+    )
 }
 
 /// The KDL parser sometimes labels a region that runs over several lines; a label on the
@@ -60,7 +99,11 @@ fn shrink_to_line(file: &SourceFile, start: usize, end: usize) -> Span {
     let start = start.min(text.len());
     let end = end.clamp(start, text.len());
     let line_end = text[start..end].find('\n').map_or(end, |i| start + i);
-    let end = if line_end == start { (start + 1).min(text.len()) } else { line_end };
+    let end = if line_end == start {
+        (start + 1).min(text.len())
+    } else {
+        line_end
+    };
     Span::new(file.id, start, end)
 }
 
@@ -88,7 +131,12 @@ fn first_v1_token(text: &str) -> Option<(usize, usize, usize, String)> {
             let rest = &code[i..];
             for kw in ["true", "false", "null"] {
                 let after = rest.as_bytes().get(kw.len()).copied();
-                if rest.starts_with(kw) && matches!(after, None | Some(b' ' | b'\t' | b';' | b'}' | b'\n' | b'\r')) {
+                if rest.starts_with(kw)
+                    && matches!(
+                        after,
+                        None | Some(b' ' | b'\t' | b';' | b'}' | b'\n' | b'\r')
+                    )
+                {
                     found = Some((i, kw.len(), format!("{}#{}", &code[..i], &code[i..])));
                     break;
                 }
@@ -96,9 +144,10 @@ fn first_v1_token(text: &str) -> Option<(usize, usize, usize, String)> {
             if found.is_none() && (rest.starts_with("r\"") || rest.starts_with("r#\"")) {
                 // v1 raw string `r"…"` / `r#"…"#` is `#"…"#` in v2.
                 let body = rest[1..].trim_start_matches('#');
-                let fixed = body
-                    .get(1..)
-                    .and_then(|b| b.find('"').map(|end| format!("{}#\"{}\"#", &code[..i], &b[..end])));
+                let fixed = body.get(1..).and_then(|b| {
+                    b.find('"')
+                        .map(|end| format!("{}#\"{}\"#", &code[..i], &b[..end]))
+                });
                 found = fixed.map(|f| (i, 2, f));
             }
             if found.is_some() {

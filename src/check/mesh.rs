@@ -9,9 +9,16 @@ use crate::source::Span;
 
 pub fn meshes(ast: &ast::Ast, diags: &mut Vec<Diagnostic>) -> Vec<Mesh> {
     if ast.meshes.is_empty() && (ast.istio.is_some() || ast.gitops.is_some()) {
-        let span = ast.istio.as_ref().map(|i| i.node).or(ast.gitops.as_ref().map(|g| g.node));
-        let mut d = Diagnostic::new(Code::NoMesh, "the topology declares no mesh, so there is nothing to render")
-            .help("declare one: `mesh prod { cluster c1 { control-plane primary } }`");
+        let span = ast
+            .istio
+            .as_ref()
+            .map(|i| i.node)
+            .or(ast.gitops.as_ref().map(|g| g.node));
+        let mut d = Diagnostic::new(
+            Code::NoMesh,
+            "the topology declares no mesh, so there is nothing to render",
+        )
+        .help("declare one: `mesh prod { cluster c1 { control-plane primary } }`");
         if let Some(s) = span {
             d = d.primary(s, "no `mesh` anywhere in the topology");
         }
@@ -22,15 +29,22 @@ pub fn meshes(ast: &ast::Ast, diags: &mut Vec<Diagnostic>) -> Vec<Mesh> {
 }
 
 /// Reports every name declared a second time among `names`.
-fn duplicates<'a>(names: impl Iterator<Item = &'a ast::Spanned<String>>, what: &str, diags: &mut Vec<Diagnostic>) {
+fn duplicates<'a>(
+    names: impl Iterator<Item = &'a ast::Spanned<String>>,
+    what: &str,
+    diags: &mut Vec<Diagnostic>,
+) {
     let mut seen: Vec<&ast::Spanned<String>> = Vec::new();
     for n in names {
         if let Some(first) = seen.iter().find(|f| f.value == n.value) {
             diags.push(
-                Diagnostic::new(Code::DuplicateName, format!("{what} `{}` is declared twice", n.value))
-                    .primary(n.span, "declared again here")
-                    .secondary(first.span, "first declared here")
-                    .help(format!("rename or remove one of the two {what}s")),
+                Diagnostic::new(
+                    Code::DuplicateName,
+                    format!("{what} `{}` is declared twice", n.value),
+                )
+                .primary(n.span, "declared again here")
+                .secondary(first.span, "first declared here")
+                .help(format!("rename or remove one of the two {what}s")),
             );
         } else {
             seen.push(n);
@@ -68,7 +82,11 @@ fn mesh(m: &ast::Mesh, diags: &mut Vec<Diagnostic>) -> Mesh {
     }
 
     let networks: Vec<String> = m.networks.iter().map(|n| n.value.clone()).collect();
-    let clusters: Vec<Cluster> = m.clusters.iter().map(|c| cluster(m, c, &networks, diags)).collect();
+    let clusters: Vec<Cluster> = m
+        .clusters
+        .iter()
+        .map(|c| cluster(m, c, &networks, diags))
+        .collect();
     let mut mesh = Mesh {
         name: m.name.value.clone(),
         span: m.name.span,
@@ -101,12 +119,23 @@ fn mesh(m: &ast::Mesh, diags: &mut Vec<Diagnostic>) -> Mesh {
     mesh
 }
 
-fn cluster(m: &ast::Mesh, c: &ast::Cluster, networks: &[String], diags: &mut Vec<Diagnostic>) -> Cluster {
+fn cluster(
+    m: &ast::Mesh,
+    c: &ast::Cluster,
+    networks: &[String],
+    diags: &mut Vec<Diagnostic>,
+) -> Cluster {
     let network = match &c.network {
         Some(n) => {
             if !networks.contains(&n.value) {
-                let mut d = Diagnostic::new(Code::UnknownReference, format!("cluster `{}` is on network `{}`, which mesh `{}` does not declare", c.name.value, n.value, m.name.value))
-                    .primary(n.span, "unknown network");
+                let mut d = Diagnostic::new(
+                    Code::UnknownReference,
+                    format!(
+                        "cluster `{}` is on network `{}`, which mesh `{}` does not declare",
+                        c.name.value, n.value, m.name.value
+                    ),
+                )
+                .primary(n.span, "unknown network");
                 d = match suggest(&n.value, networks.iter().map(String::as_str)) {
                     Some(s) => d.help(format!("did you mean `{s}`?")),
                     None => d.help(format!("declare it in the mesh: `network {}`", n.value)),
@@ -152,10 +181,18 @@ fn cluster(m: &ast::Mesh, c: &ast::Cluster, networks: &[String], diags: &mut Vec
                 .help("istiod reads the cluster's API server over TLS, e.g. \"https://aws-east.k8s.acme.io:6443\""),
         );
     }
-    let role = match c.control_plane.as_ref().and_then(|cp| cp.model.as_ref()).map(|m| m.value) {
+    let role = match c
+        .control_plane
+        .as_ref()
+        .and_then(|cp| cp.model.as_ref())
+        .map(|m| m.value)
+    {
         Some(ControlPlaneModel::External) => Role::External,
         // Resolved in `control_planes`; placeholder until then.
-        Some(ControlPlaneModel::Remote) => Role::Remote { control: usize::MAX, config: false },
+        Some(ControlPlaneModel::Remote) => Role::Remote {
+            control: usize::MAX,
+            config: false,
+        },
         _ => Role::Primary,
     };
     Cluster {
@@ -165,7 +202,10 @@ fn cluster(m: &ast::Mesh, c: &ast::Cluster, networks: &[String], diags: &mut Vec
         region: c.region.as_ref().map(|r| r.value.clone()),
         zone: c.zone.as_ref().map(|r| r.value.clone()),
         role,
-        api_server: c.api_server.as_ref().map(|a| a.value.trim_end_matches('/').to_string()),
+        api_server: c
+            .api_server
+            .as_ref()
+            .map(|a| a.value.trim_end_matches('/').to_string()),
         east_west_address: c.east_west_address.as_ref().map(|a| a.value.clone()),
     }
 }
@@ -173,10 +213,15 @@ fn cluster(m: &ast::Mesh, c: &ast::Cluster, networks: &[String], diags: &mut Vec
 fn ca(m: &ast::Mesh, diags: &mut Vec<Diagnostic>) -> Option<(Ca, Span)> {
     let ca = m.ca.as_ref()?;
     let source = match &ca.source {
-        CaSource::CertManager { issuer, issuer_kind } => match issuer {
+        CaSource::CertManager {
+            issuer,
+            issuer_kind,
+        } => match issuer {
             Some(i) => Ca::CertManager {
                 issuer: i.value.clone(),
-                kind: issuer_kind.as_ref().map_or(IssuerKind::ClusterIssuer, |k| k.value),
+                kind: issuer_kind
+                    .as_ref()
+                    .map_or(IssuerKind::ClusterIssuer, |k| k.value),
             },
             None => {
                 diags.push(
@@ -188,7 +233,9 @@ fn ca(m: &ast::Mesh, diags: &mut Vec<Diagnostic>) -> Option<(Ca, Span)> {
             }
         },
         CaSource::ExternalSecret { key } => match key {
-            Some(k) => Ca::ExternalSecret { key: k.value.clone() },
+            Some(k) => Ca::ExternalSecret {
+                key: k.value.clone(),
+            },
             None => {
                 diags.push(
                     Diagnostic::new(Code::MissingValue, "`ca external-secret` needs `key=`")
@@ -207,14 +254,24 @@ fn control_planes(m: &ast::Mesh, mesh: &mut Mesh, diags: &mut Vec<Diagnostic>) {
     let names: Vec<&str> = m.clusters.iter().map(|c| c.name.value.as_str()).collect();
     for (i, c) in m.clusters.iter().enumerate() {
         let Some(cp) = &c.control_plane else { continue };
-        let Some(model) = cp.model.as_ref().map(|m| m.value) else { continue };
+        let Some(model) = cp.model.as_ref().map(|m| m.value) else {
+            continue;
+        };
         if model != ControlPlaneModel::Remote {
-            for (prop, v) in [("primary", cp.primary.as_ref().map(|p| p.span)), ("config", cp.config.as_ref().map(|p| p.span))] {
+            for (prop, v) in [
+                ("primary", cp.primary.as_ref().map(|p| p.span)),
+                ("config", cp.config.as_ref().map(|p| p.span)),
+            ] {
                 if let Some(span) = v {
                     diags.push(
-                        Diagnostic::new(Code::UnknownProperty, format!("`control-plane {}` takes no `{prop}=`", model_name(model)))
-                            .primary(span, "only remote clusters take this")
-                            .help(format!("remove `{prop}=`, or make the cluster `control-plane remote`")),
+                        Diagnostic::new(
+                            Code::UnknownProperty,
+                            format!("`control-plane {}` takes no `{prop}=`", model_name(model)),
+                        )
+                        .primary(span, "only remote clusters take this")
+                        .help(format!(
+                            "remove `{prop}=`, or make the cluster `control-plane remote`"
+                        )),
                     );
                 }
             }
@@ -223,15 +280,27 @@ fn control_planes(m: &ast::Mesh, mesh: &mut Mesh, diags: &mut Vec<Diagnostic>) {
         let config = cp.config.as_ref().is_some_and(|c| c.value);
         let Some(primary) = &cp.primary else {
             diags.push(
-                Diagnostic::new(Code::RemoteWithoutPrimary, format!("remote cluster `{}` does not say which control plane serves it", c.name.value))
-                    .primary(cp.node, "no `primary=`")
-                    .help(primary_help(m, i)),
+                Diagnostic::new(
+                    Code::RemoteWithoutPrimary,
+                    format!(
+                        "remote cluster `{}` does not say which control plane serves it",
+                        c.name.value
+                    ),
+                )
+                .primary(cp.node, "no `primary=`")
+                .help(primary_help(m, i)),
             );
             continue;
         };
         let Some(j) = names.iter().position(|n| *n == primary.value) else {
-            let mut d = Diagnostic::new(Code::UnknownReference, format!("remote cluster `{}` names `{}`, which is not a cluster of mesh `{}`", c.name.value, primary.value, m.name.value))
-                .primary(primary.span, "unknown cluster");
+            let mut d = Diagnostic::new(
+                Code::UnknownReference,
+                format!(
+                    "remote cluster `{}` names `{}`, which is not a cluster of mesh `{}`",
+                    c.name.value, primary.value, m.name.value
+                ),
+            )
+            .primary(primary.span, "unknown cluster");
             d = match suggest(&primary.value, names.iter().copied()) {
                 Some(s) => d.help(format!("did you mean `{s}`?")),
                 None => d.help(primary_help(m, i)),
@@ -240,37 +309,67 @@ fn control_planes(m: &ast::Mesh, mesh: &mut Mesh, diags: &mut Vec<Diagnostic>) {
             continue;
         };
         let target = &m.clusters[j];
-        let target_model = target.control_plane.as_ref().and_then(|t| t.model.as_ref()).map(|m| m.value);
+        let target_model = target
+            .control_plane
+            .as_ref()
+            .and_then(|t| t.model.as_ref())
+            .map(|m| m.value);
         if j == i || target_model == Some(ControlPlaneModel::Remote) {
-            let what = if j == i { "itself".to_string() } else { format!("`{}`, another remote", target.name.value) };
+            let what = if j == i {
+                "itself".to_string()
+            } else {
+                format!("`{}`, another remote", target.name.value)
+            };
             diags.push(
-                Diagnostic::new(Code::PrimaryNotPrimary, format!("remote cluster `{}` is served by {what}", c.name.value))
-                    .primary(primary.span, "not a control-plane cluster")
-                    .secondary(target.name.span, "declared here")
-                    .help(primary_help(m, i)),
+                Diagnostic::new(
+                    Code::PrimaryNotPrimary,
+                    format!("remote cluster `{}` is served by {what}", c.name.value),
+                )
+                .primary(primary.span, "not a control-plane cluster")
+                .secondary(target.name.span, "declared here")
+                .help(primary_help(m, i)),
             );
             continue;
         }
         if config && target_model != Some(ControlPlaneModel::External) {
             let span = cp.config.as_ref().map_or(cp.node, |c| c.span);
             diags.push(
-                Diagnostic::new(Code::ConfigCluster, format!("`config=#true` on `{}`, whose control plane `{}` is a primary", c.name.value, target.name.value))
-                    .primary(span, "only for remotes of an external control plane")
-                    .help("a primary holds its own mesh configuration; remove `config=#true`"),
+                Diagnostic::new(
+                    Code::ConfigCluster,
+                    format!(
+                        "`config=#true` on `{}`, whose control plane `{}` is a primary",
+                        c.name.value, target.name.value
+                    ),
+                )
+                .primary(span, "only for remotes of an external control plane")
+                .help("a primary holds its own mesh configuration; remove `config=#true`"),
             );
         }
         mesh.clusters[i].role = Role::Remote { control: j, config };
     }
     // Clusters left unresolved above are dropped from further rules by marking them primary.
     for c in &mut mesh.clusters {
-        if let Role::Remote { control: usize::MAX, .. } = c.role {
+        if let Role::Remote {
+            control: usize::MAX,
+            ..
+        } = c.role
+        {
             c.role = Role::Primary;
         }
     }
     let has_control_plane = m.clusters.iter().any(|c| {
-        matches!(c.control_plane.as_ref().and_then(|cp| cp.model.as_ref()).map(|m| m.value), Some(ControlPlaneModel::Primary | ControlPlaneModel::External))
+        matches!(
+            c.control_plane
+                .as_ref()
+                .and_then(|cp| cp.model.as_ref())
+                .map(|m| m.value),
+            Some(ControlPlaneModel::Primary | ControlPlaneModel::External)
+        )
     });
-    if !m.clusters.is_empty() && !has_control_plane && m.clusters.iter().all(|c| c.control_plane.is_some()) {
+    if !m.clusters.is_empty()
+        && !has_control_plane
+        && m.clusters.iter().all(|c| c.control_plane.is_some())
+    {
         diags.push(
             Diagnostic::new(Code::MeshWithoutPrimary, format!("mesh `{}` has no control plane", m.name.value))
                 .primary(m.name.span, "every cluster is a remote")
@@ -281,7 +380,11 @@ fn control_planes(m: &ast::Mesh, mesh: &mut Mesh, diags: &mut Vec<Diagnostic>) {
         let remotes: Vec<usize> = mesh.remotes_of(i).collect();
         let role = mesh.clusters[i].role;
         if role == Role::External {
-            let configs: Vec<usize> = remotes.iter().copied().filter(|&r| matches!(mesh.clusters[r].role, Role::Remote { config: true, .. })).collect();
+            let configs: Vec<usize> = remotes
+                .iter()
+                .copied()
+                .filter(|&r| matches!(mesh.clusters[r].role, Role::Remote { config: true, .. }))
+                .collect();
             if configs.len() != 1 {
                 let span = c.control_plane.as_ref().map_or(c.name.span, |cp| cp.node);
                 let mut d = Diagnostic::new(Code::ConfigCluster, format!("external control plane `{}` has {} config clusters; it needs exactly one", c.name.value, configs.len()))
@@ -296,7 +399,10 @@ fn control_planes(m: &ast::Mesh, mesh: &mut Mesh, diags: &mut Vec<Diagnostic>) {
         if remotes.is_empty() && role != Role::External {
             continue;
         }
-        let served: Vec<&str> = remotes.iter().map(|&r| m.clusters[r].name.value.as_str()).collect();
+        let served: Vec<&str> = remotes
+            .iter()
+            .map(|&r| m.clusters[r].name.value.as_str())
+            .collect();
         match &c.east_west_address {
             None => {
                 let span = c.control_plane.as_ref().map_or(c.name.span, |cp| cp.node);
@@ -305,8 +411,15 @@ fn control_planes(m: &ast::Mesh, mesh: &mut Mesh, diags: &mut Vec<Diagnostic>) {
                     .help(format!("add `east-west-address \"IP\"` with the load-balancer IP of the gateway that exposes istiod (ports 15012 and 15017){}",
                         if served.is_empty() { String::new() } else { format!("; it serves {}", served.join(", ")) }));
                 for &r in &remotes {
-                    if let Some(p) = m.clusters[r].control_plane.as_ref().and_then(|cp| cp.primary.as_ref()) {
-                        d = d.secondary(p.span, format!("`{}` is served here", m.clusters[r].name.value));
+                    if let Some(p) = m.clusters[r]
+                        .control_plane
+                        .as_ref()
+                        .and_then(|cp| cp.primary.as_ref())
+                    {
+                        d = d.secondary(
+                            p.span,
+                            format!("`{}` is served here", m.clusters[r].name.value),
+                        );
                     }
                 }
                 diags.push(d);
@@ -336,23 +449,45 @@ fn primary_help(m: &ast::Mesh, me: usize) -> String {
         .clusters
         .iter()
         .enumerate()
-        .filter(|(i, c)| *i != me && matches!(c.control_plane.as_ref().and_then(|cp| cp.model.as_ref()).map(|m| m.value), Some(ControlPlaneModel::Primary | ControlPlaneModel::External)))
+        .filter(|(i, c)| {
+            *i != me
+                && matches!(
+                    c.control_plane
+                        .as_ref()
+                        .and_then(|cp| cp.model.as_ref())
+                        .map(|m| m.value),
+                    Some(ControlPlaneModel::Primary | ControlPlaneModel::External)
+                )
+        })
         .map(|(_, c)| c.name.value.as_str())
         .collect();
     match candidates.as_slice() {
-        [] => format!("mesh `{}` has no primary cluster for it; declare one with `control-plane primary`", m.name.value),
+        [] => format!(
+            "mesh `{}` has no primary cluster for it; declare one with `control-plane primary`",
+            m.name.value
+        ),
         [one] => format!("write `control-plane remote primary={one}`"),
-        many => format!("name one of the mesh's control-plane clusters: {}", many.join(", ")),
+        many => format!(
+            "name one of the mesh's control-plane clusters: {}",
+            many.join(", ")
+        ),
     }
 }
 
 fn unused_networks(m: &ast::Mesh, mesh: &Mesh, diags: &mut Vec<Diagnostic>) {
     for n in &m.networks {
-        if !mesh.clusters.iter().any(|c| c.network.as_deref() == Some(n.value.as_str())) {
+        if !mesh
+            .clusters
+            .iter()
+            .any(|c| c.network.as_deref() == Some(n.value.as_str()))
+        {
             diags.push(
-                Diagnostic::new(Code::UnusedNetwork, format!("no cluster is on network `{}`", n.value))
-                    .primary(n.span, "unused network")
-                    .help("remove the network, or put a cluster on it with `network=`"),
+                Diagnostic::new(
+                    Code::UnusedNetwork,
+                    format!("no cluster is on network `{}`", n.value),
+                )
+                .primary(n.span, "unused network")
+                .help("remove the network, or put a cluster on it with `network=`"),
             );
         }
     }
@@ -365,7 +500,10 @@ fn api_servers(m: &ast::Mesh, mesh: &Mesh, diags: &mut Vec<Diagnostic>) {
             continue;
         }
         let readers: Vec<&str> = (0..mesh.clusters.len())
-            .filter(|&i| i != j && (mesh.peers_read_by(i).contains(&j) || mesh.config_cluster_of(i) == Some(j)))
+            .filter(|&i| {
+                i != j
+                    && (mesh.peers_read_by(i).contains(&j) || mesh.config_cluster_of(i) == Some(j))
+            })
             .map(|i| mesh.clusters[i].name.as_str())
             .collect();
         diags.push(
@@ -382,7 +520,9 @@ pub fn is_dns_name(s: &str) -> bool {
 }
 
 fn is_https_url(s: &str) -> bool {
-    let Some(rest) = s.strip_prefix("https://") else { return false };
+    let Some(rest) = s.strip_prefix("https://") else {
+        return false;
+    };
     let host_port = rest.split('/').next().unwrap_or("");
     let host = match host_port.rsplit_once(':') {
         Some((h, port)) if port.parse::<u16>().is_ok() => h,

@@ -7,7 +7,11 @@ use crate::source::Span;
 
 /// The oldest Istio release meshc renders for: the `remote` Helm profile and the v1 APIs
 /// it relies on exist from 1.24 on.
-pub const MIN_ISTIO: Version = Version { major: 1, minor: 24, patch: 0 };
+pub const MIN_ISTIO: Version = Version {
+    major: 1,
+    minor: 24,
+    patch: 0,
+};
 /// Istio's charts moved here for 1.31 and later releases; earlier ones are mirrored.
 pub const DEFAULT_CHARTS: &str = "https://blob.istio.io/istio-release/charts";
 
@@ -37,9 +41,12 @@ pub fn istio(ast: &Ast, diags: &mut Vec<Diagnostic>) -> Option<IstioTarget> {
     let version = istio.version.as_ref()?;
     let Some(parsed) = parse_version(&version.value) else {
         diags.push(
-            Diagnostic::new(Code::InvalidValue, format!("`{}` is not an Istio release", version.value))
-                .primary(version.span, "expected MAJOR.MINOR.PATCH")
-                .help("write the release as published, e.g. `istio version=\"1.28.2\"`"),
+            Diagnostic::new(
+                Code::InvalidValue,
+                format!("`{}` is not an Istio release", version.value),
+            )
+            .primary(version.span, "expected MAJOR.MINOR.PATCH")
+            .help("write the release as published, e.g. `istio version=\"1.28.2\"`"),
         );
         return None;
     };
@@ -55,9 +62,12 @@ pub fn istio(ast: &Ast, diags: &mut Vec<Diagnostic>) -> Option<IstioTarget> {
         && !(charts.value.starts_with("https://") || charts.value.starts_with("oci://"))
     {
         diags.push(
-            Diagnostic::new(Code::InvalidValue, "the chart repository must be an https:// or oci:// URL")
-                .primary(charts.span, "not a Helm repository URL")
-                .help(format!("the official repository is {DEFAULT_CHARTS}")),
+            Diagnostic::new(
+                Code::InvalidValue,
+                "the chart repository must be an https:// or oci:// URL",
+            )
+            .primary(charts.span, "not a Helm repository URL")
+            .help(format!("the official repository is {DEFAULT_CHARTS}")),
         );
     }
     Some(IstioTarget {
@@ -65,15 +75,27 @@ pub fn istio(ast: &Ast, diags: &mut Vec<Diagnostic>) -> Option<IstioTarget> {
         charts: istio
             .charts
             .as_ref()
-            .map_or(DEFAULT_CHARTS.to_string(), |c| c.value.trim_end_matches('/').to_string()),
+            .map_or(DEFAULT_CHARTS.to_string(), |c| {
+                c.value.trim_end_matches('/').to_string()
+            }),
         span: istio.node,
     })
 }
 
 pub fn parse_version(s: &str) -> Option<Version> {
     let mut parts = s.split('.');
-    let mut next = || parts.next().and_then(|p| (!p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())).then(|| p.parse::<u32>().ok()).flatten());
-    let v = Version { major: next()?, minor: next()?, patch: next()? };
+    let mut next = || {
+        parts.next().and_then(|p| {
+            (!p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| p.parse::<u32>().ok())
+                .flatten()
+        })
+    };
+    let v = Version {
+        major: next()?,
+        minor: next()?,
+        patch: next()?,
+    };
     parts.next().is_none().then_some(v)
 }
 
@@ -97,22 +119,48 @@ pub fn gitops(ast: &Ast, diags: &mut Vec<Diagnostic>) -> Option<crate::model::Gi
         );
         ok = false;
     }
-    let argo_only = [("repo", &g.repo), ("revision", &g.revision), ("project", &g.project)];
+    let argo_only = [
+        ("repo", &g.repo),
+        ("revision", &g.revision),
+        ("project", &g.project),
+    ];
     let flux_only = [("source", &g.source)];
-    let foreign: &[(&str, &Option<crate::ast::Spanned<String>>)] =
-        if tool == GitopsTool::Argocd { &flux_only } else { &argo_only };
+    let foreign: &[(&str, &Option<crate::ast::Spanned<String>>)] = if tool == GitopsTool::Argocd {
+        &flux_only
+    } else {
+        &argo_only
+    };
     for (name, value) in foreign {
         if let Some(v) = value {
-            let other = if tool == GitopsTool::Argocd { "flux" } else { "argocd" };
+            let other = if tool == GitopsTool::Argocd {
+                "flux"
+            } else {
+                "argocd"
+            };
             diags.push(
-                Diagnostic::new(Code::UnknownProperty, format!("`{name}=` is a `gitops {other}` setting"))
-                    .primary(v.span, format!("not used by `gitops {}`", if tool == GitopsTool::Argocd { "argocd" } else { "flux" }))
-                    .help(format!("remove `{name}=`")),
+                Diagnostic::new(
+                    Code::UnknownProperty,
+                    format!("`{name}=` is a `gitops {other}` setting"),
+                )
+                .primary(
+                    v.span,
+                    format!(
+                        "not used by `gitops {}`",
+                        if tool == GitopsTool::Argocd {
+                            "argocd"
+                        } else {
+                            "flux"
+                        }
+                    ),
+                )
+                .help(format!("remove `{name}=`")),
             );
         }
     }
     if let Some(repo) = &g.repo
-        && !(repo.value.starts_with("https://") || repo.value.starts_with("ssh://") || repo.value.starts_with("git@"))
+        && !(repo.value.starts_with("https://")
+            || repo.value.starts_with("ssh://")
+            || repo.value.starts_with("git@"))
     {
         diags.push(
             Diagnostic::new(Code::InvalidValue, "`repo=` must be a Git URL")
@@ -122,27 +170,49 @@ pub fn gitops(ast: &Ast, diags: &mut Vec<Diagnostic>) -> Option<crate::model::Gi
         ok = false;
     }
     let path = g.path.as_ref().map_or(String::new(), |p| {
-        p.value.trim_start_matches("./").trim_matches('/').to_string()
+        p.value
+            .trim_start_matches("./")
+            .trim_matches('/')
+            .to_string()
     });
     if let Some(p) = &g.path
         && (p.value.split('/').any(|seg| seg == "..") || p.value.starts_with('/'))
     {
         diags.push(
-            Diagnostic::new(Code::InvalidValue, "`path=` must be a relative path inside the repository")
-                .primary(p.span, "leaves the repository")
-                .help("e.g. `path=rendered`"),
+            Diagnostic::new(
+                Code::InvalidValue,
+                "`path=` must be a relative path inside the repository",
+            )
+            .primary(p.span, "leaves the repository")
+            .help("e.g. `path=rendered`"),
         );
         ok = false;
     }
-    let default_ns = if tool == GitopsTool::Argocd { "argocd" } else { "flux-system" };
+    let default_ns = if tool == GitopsTool::Argocd {
+        "argocd"
+    } else {
+        "flux-system"
+    };
     ok.then(|| crate::model::Gitops {
         tool,
         repo: g.repo.as_ref().map(|r| r.value.clone()),
-        revision: g.revision.as_ref().map_or("HEAD".to_string(), |r| r.value.clone()),
+        revision: g
+            .revision
+            .as_ref()
+            .map_or("HEAD".to_string(), |r| r.value.clone()),
         path,
-        project: g.project.as_ref().map_or("default".to_string(), |r| r.value.clone()),
-        namespace: g.namespace.as_ref().map_or(default_ns.to_string(), |r| r.value.clone()),
-        source: g.source.as_ref().map_or("flux-system".to_string(), |r| r.value.clone()),
+        project: g
+            .project
+            .as_ref()
+            .map_or("default".to_string(), |r| r.value.clone()),
+        namespace: g
+            .namespace
+            .as_ref()
+            .map_or(default_ns.to_string(), |r| r.value.clone()),
+        source: g
+            .source
+            .as_ref()
+            .map_or("flux-system".to_string(), |r| r.value.clone()),
         span: g.node,
     })
 }
@@ -151,7 +221,10 @@ pub fn secrets(ast: &Ast, _diags: &mut [Diagnostic]) -> Option<SecretStore> {
     let s = ast.secrets.as_ref()?;
     Some(SecretStore {
         store: s.store.as_ref()?.value.clone(),
-        kind: s.store_kind.as_ref().map_or(StoreKind::ClusterSecretStore, |k| k.value),
+        kind: s
+            .store_kind
+            .as_ref()
+            .map_or(StoreKind::ClusterSecretStore, |k| k.value),
         prefix: s.prefix.as_ref().map_or(String::new(), |p| p.value.clone()),
     })
 }
@@ -163,7 +236,12 @@ pub fn needs_secrets(ast: &Ast, meshes: &[Mesh], have_store: bool, diags: &mut V
         return;
     }
     for m in meshes {
-        let why = if m.clusters.iter().enumerate().any(|(i, _)| !m.peers_read_by(i).is_empty() || m.config_cluster_of(i).is_some()) {
+        let why = if m
+            .clusters
+            .iter()
+            .enumerate()
+            .any(|(i, _)| !m.peers_read_by(i).is_empty() || m.config_cluster_of(i).is_some())
+        {
             Some("its control planes read other clusters through remote secrets")
         } else if matches!(m.ca, Some((Ca::ExternalSecret { .. }, _))) {
             Some("its CA material comes from the secret store")
@@ -186,7 +264,10 @@ pub fn cross_mesh(ast: &Ast, meshes: &[Mesh], diags: &mut Vec<Diagnostic>) {
     let mut seen: Vec<(&str, Span, &str)> = Vec::new();
     for m in &ast.meshes {
         for c in &m.clusters {
-            if let Some((_, first, first_mesh)) = seen.iter().find(|(n, _, mesh)| *n == c.name.value && *mesh != m.name.value) {
+            if let Some((_, first, first_mesh)) = seen
+                .iter()
+                .find(|(n, _, mesh)| *n == c.name.value && *mesh != m.name.value)
+            {
                 diags.push(
                     Diagnostic::new(Code::DuplicateName, format!("cluster `{}` is declared in mesh `{}` and in mesh `{}`", c.name.value, first_mesh, m.name.value))
                         .primary(c.name.span, "declared again here")
@@ -198,8 +279,16 @@ pub fn cross_mesh(ast: &Ast, meshes: &[Mesh], diags: &mut Vec<Diagnostic>) {
         }
     }
     for (i, m) in meshes.iter().enumerate() {
-        if let Some(first) = meshes[..i].iter().find(|o| o.trust_domain == m.trust_domain) {
-            let span = ast.meshes.iter().find(|a| a.name.value == m.name).and_then(|a| a.trust_domain.as_ref()).map_or(m.span, |t| t.span);
+        if let Some(first) = meshes[..i]
+            .iter()
+            .find(|o| o.trust_domain == m.trust_domain)
+        {
+            let span = ast
+                .meshes
+                .iter()
+                .find(|a| a.name.value == m.name)
+                .and_then(|a| a.trust_domain.as_ref())
+                .map_or(m.span, |t| t.span);
             diags.push(
                 Diagnostic::new(Code::DuplicateTrustDomain, format!("meshes `{}` and `{}` share the trust domain `{}`", first.name, m.name, m.trust_domain))
                     .primary(span, "same trust domain as another mesh")

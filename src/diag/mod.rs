@@ -96,13 +96,18 @@ pub fn summary(diags: &[Diagnostic]) -> Option<String> {
 
 /// "did you mean `x`?" for a misspelt name, when one candidate is close enough.
 pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let mut best: Option<(f64, &'a str)> = None;
+    let mut best: Option<(usize, f64, &'a str)> = None;
     for c in candidates {
-        let score = strsim::jaro_winkler(name, c);
-        let close = score >= 0.8 || strsim::levenshtein(name, c) <= 2.min(c.len() / 2);
-        if close && best.is_none_or(|(s, _)| score > s) {
-            best = Some((score, c));
+        // Optimal string alignment counts a swap of two letters (`gpc` → `gcp`) as one edit.
+        let edits = strsim::osa_distance(name, c);
+        let similarity = strsim::jaro_winkler(name, c);
+        let allowed = (name.len().min(c.len()) / 3).max(1);
+        if edits > allowed && similarity < 0.85 {
+            continue;
+        }
+        if best.is_none_or(|(e, s, _)| (edits, -similarity) < (e, -s)) {
+            best = Some((edits, similarity, c));
         }
     }
-    best.map(|(_, c)| c)
+    best.map(|(_, _, c)| c)
 }

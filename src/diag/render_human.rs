@@ -50,7 +50,12 @@ pub fn render(diag: &Diagnostic, sources: &Sources, style: HumanStyle) -> String
         .with_context_lines(1);
     if handler.render_report(&mut out, &adapter).is_err() {
         // Rendering into a String cannot fail for I/O reasons; fall back to one line.
-        out = format!("{}[{}]: {}\n", diag.severity.as_str(), diag.code.as_str(), diag.message);
+        out = format!(
+            "{}[{}]: {}\n",
+            diag.severity.as_str(),
+            diag.code.as_str(),
+            diag.message
+        );
     }
     out
 }

@@ -19,7 +19,10 @@ pub fn lower(docs: &[(FileId, &KdlDocument)]) -> (Ast, Vec<Diagnostic>) {
     let mut ast = Ast::default();
     let mut diags = Vec::new();
     for (file, doc) in docs {
-        let mut cx = Cx { file: *file, diags: Vec::new() };
+        let mut cx = Cx {
+            file: *file,
+            diags: Vec::new(),
+        };
         lower_document(&mut cx, doc, &mut ast);
         diags.append(&mut cx.diags);
     }
@@ -76,7 +79,11 @@ fn lower_istio(cx: &mut Cx, node: &KdlNode) -> Istio {
 fn lower_gitops(cx: &mut Cx, node: &KdlNode) -> Option<Gitops> {
     let mut r = NodeReader::new(node, &s::GITOPS);
     let tool = r.arg_str(cx, 0).map(|t| {
-        let tool = if t.value == "flux" { GitopsTool::Flux } else { GitopsTool::Argocd };
+        let tool = if t.value == "flux" {
+            GitopsTool::Flux
+        } else {
+            GitopsTool::Argocd
+        };
         Spanned::new(tool, t.span)
     });
     let g = Some(Gitops {
@@ -101,7 +108,11 @@ fn lower_secrets(cx: &mut Cx, node: &KdlNode) -> Option<Secrets> {
         node: r.name_span(cx),
         store: r.prop_str(cx, "store"),
         store_kind: r.prop_str(cx, "store-kind").map(|k| {
-            let kind = if k.value == "SecretStore" { StoreKind::SecretStore } else { StoreKind::ClusterSecretStore };
+            let kind = if k.value == "SecretStore" {
+                StoreKind::SecretStore
+            } else {
+                StoreKind::ClusterSecretStore
+            };
             Spanned::new(kind, k.span)
         }),
         prefix: r.prop_str(cx, "prefix"),
@@ -116,7 +127,9 @@ fn lower_mesh(cx: &mut Cx, node: &KdlNode) -> Option<Mesh> {
     let name = r.arg_str(cx, 0);
     let mut mesh = Mesh {
         node: r.node_span(cx),
-        name: name.clone().unwrap_or_else(|| Spanned::new(String::new(), r.name_span(cx))),
+        name: name
+            .clone()
+            .unwrap_or_else(|| Spanned::new(String::new(), r.name_span(cx))),
         trust_domain: None,
         mtls: None,
         dns_proxy: None,
@@ -139,7 +152,11 @@ fn lower_mesh(cx: &mut Cx, node: &KdlNode) -> Option<Mesh> {
                 let first = mesh.mtls.as_ref().map(|t| t.span);
                 if !cx.duplicate(&mesh.mtls, first, child) {
                     mesh.mtls = single_arg(cx, child, &s::MTLS).map(|m| {
-                        let mode = if m.value == "permissive" { Mtls::Permissive } else { Mtls::Strict };
+                        let mode = if m.value == "permissive" {
+                            Mtls::Permissive
+                        } else {
+                            Mtls::Strict
+                        };
                         Spanned::new(mode, m.span)
                     });
                 }
@@ -204,7 +221,11 @@ fn lower_ca(cx: &mut Cx, node: &KdlNode) -> Option<Ca> {
     let kind = r.arg_str(cx, 0);
     let issuer = r.prop_str(cx, "issuer");
     let issuer_kind = r.prop_str(cx, "issuer-kind").map(|k| {
-        let kind = if k.value == "Issuer" { IssuerKind::Issuer } else { IssuerKind::ClusterIssuer };
+        let kind = if k.value == "Issuer" {
+            IssuerKind::Issuer
+        } else {
+            IssuerKind::ClusterIssuer
+        };
         Spanned::new(kind, k.span)
     });
     let key = r.prop_str(cx, "key");
@@ -236,11 +257,17 @@ fn lower_ca(cx: &mut Cx, node: &KdlNode) -> Option<Ca> {
         cx.report(d);
     }
     let source = if kind.value == "cert-manager" {
-        CaSource::CertManager { issuer, issuer_kind }
+        CaSource::CertManager {
+            issuer,
+            issuer_kind,
+        }
     } else {
         CaSource::ExternalSecret { key }
     };
-    Some(Ca { node: node_span, source })
+    Some(Ca {
+        node: node_span,
+        source,
+    })
 }
 
 fn lower_cluster(cx: &mut Cx, node: &KdlNode) -> Option<Cluster> {
@@ -248,7 +275,9 @@ fn lower_cluster(cx: &mut Cx, node: &KdlNode) -> Option<Cluster> {
     let name = r.arg_str(cx, 0);
     let mut cluster = Cluster {
         node: r.name_span(cx),
-        name: name.clone().unwrap_or_else(|| Spanned::new(String::new(), r.name_span(cx))),
+        name: name
+            .clone()
+            .unwrap_or_else(|| Spanned::new(String::new(), r.name_span(cx))),
         network: r.prop_str(cx, "network"),
         region: r.prop_str(cx, "region"),
         zone: r.prop_str(cx, "zone"),

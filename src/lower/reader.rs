@@ -40,24 +40,40 @@ impl Cx {
         if let Some(s) = suggest(name, names) {
             d = d.help(format!("did you mean `{s}`?"));
         } else if let Some(home) = super::schema::home_of(name) {
-            let home = if home == "(document)" { "the top level".to_string() } else { format!("a `{home}` block") };
+            let home = if home == "(document)" {
+                "the top level".to_string()
+            } else {
+                format!("a `{home}` block")
+            };
             d = d.help(format!("`{name}` belongs in {home}"));
         } else {
-            let list: Vec<_> = parent.children.iter().map(|c| format!("`{}`", c.name)).collect();
+            let list: Vec<_> = parent
+                .children
+                .iter()
+                .map(|c| format!("`{}`", c.name))
+                .collect();
             d = d.help(format!("the nodes allowed {place} are {}", list.join(", ")));
         }
         self.report(d);
     }
 
     /// A node that may appear once, written again.
-    pub fn duplicate<T>(&mut self, first: &Option<T>, first_span: Option<Span>, node: &KdlNode) -> bool {
+    pub fn duplicate<T>(
+        &mut self,
+        first: &Option<T>,
+        first_span: Option<Span>,
+        node: &KdlNode,
+    ) -> bool {
         if first.is_none() {
             return false;
         }
         let name = node.name().value();
-        let mut d = Diagnostic::new(Code::DuplicateSetting, format!("`{name}` is given more than once"))
-            .primary(self.span(node.name().span()), "given again here")
-            .help(format!("keep one `{name}`"));
+        let mut d = Diagnostic::new(
+            Code::DuplicateSetting,
+            format!("`{name}` is given more than once"),
+        )
+        .primary(self.span(node.name().span()), "given again here")
+        .help(format!("keep one `{name}`"));
         if let Some(s) = first_span {
             d = d.secondary(s, "first given here");
         }
@@ -155,7 +171,11 @@ impl<'a> NodeReader<'a> {
 
     fn prop(&mut self, cx: &mut Cx, key: &str) -> Option<Spanned<Raw<'a>>> {
         let Some(spec) = self.spec.prop(key) else {
-            debug_assert!(false, "property `{key}` of `{}` is not in the schema", self.spec.name);
+            debug_assert!(
+                false,
+                "property `{key}` of `{}` is not in the schema",
+                self.spec.name
+            );
             return None;
         };
         let mut found: Option<(usize, &'a KdlEntry)> = None;
@@ -165,10 +185,13 @@ impl<'a> NodeReader<'a> {
             }
             self.used[i] = true;
             if let Some((_, first)) = found {
-                let d = Diagnostic::new(Code::DuplicateSetting, format!("property `{key}` is given more than once"))
-                    .primary(cx.span(entry.span()), "given again here")
-                    .secondary(cx.span(first.span()), "first given here")
-                    .help(format!("keep one `{key}=`"));
+                let d = Diagnostic::new(
+                    Code::DuplicateSetting,
+                    format!("property `{key}` is given more than once"),
+                )
+                .primary(cx.span(entry.span()), "given again here")
+                .secondary(cx.span(first.span()), "first given here")
+                .help(format!("keep one `{key}=`"));
                 cx.report(d);
             } else {
                 found = Some((i, entry));
@@ -191,9 +214,15 @@ impl<'a> NodeReader<'a> {
         }
         let node = self.spec.name;
         let (what, example) = if positional {
-            (format!("its {}", spec.name), format!("{node} <{}>", spec.name))
+            (
+                format!("its {}", spec.name),
+                format!("{node} <{}>", spec.name),
+            )
         } else {
-            (format!("`{}=`", spec.name), format!("{node} {}=...", spec.name))
+            (
+                format!("`{}=`", spec.name),
+                format!("{node} {}=...", spec.name),
+            )
         };
         let d = Diagnostic::new(Code::MissingValue, format!("`{node}` needs {what}"))
             .primary(self.name_span(cx), format!("{} missing", spec.name))
@@ -202,17 +231,25 @@ impl<'a> NodeReader<'a> {
     }
 
     /// Checks an entry's value against its declared type.
-    fn typed(&self, cx: &mut Cx, entry: &'a KdlEntry, spec: &ValueSpec) -> Option<Spanned<Raw<'a>>> {
+    fn typed(
+        &self,
+        cx: &mut Cx,
+        entry: &'a KdlEntry,
+        spec: &ValueSpec,
+    ) -> Option<Spanned<Raw<'a>>> {
         let span = value_span(cx, entry);
         let what = match entry.name() {
             Some(n) => format!("`{}`", n.value()),
-            None => format!("the {} of `{}`", spec.name, self.spec.name),
+            None => format!("`{}` {}", self.spec.name, spec.name),
         };
         match (spec.ty, entry.value()) {
             (ValueType::Bool, KdlValue::Bool(b)) => Some(Spanned::new(Raw::Bool(*b), span)),
             (ValueType::Bool, other) => {
-                let mut d = Diagnostic::new(Code::WrongType, format!("{what} must be `#true` or `#false`"))
-                    .primary(span, format!("this is {}", describe(other)));
+                let mut d = Diagnostic::new(
+                    Code::WrongType,
+                    format!("{what} must be `#true` or `#false`"),
+                )
+                .primary(span, format!("this is {}", describe(other)));
                 if let KdlValue::String(s) = other
                     && (s == "true" || s == "false")
                 {
@@ -229,8 +266,9 @@ impl<'a> NodeReader<'a> {
                     && !allowed.contains(&s.as_str())
                 {
                     let list: Vec<_> = allowed.iter().map(|a| format!("`{a}`")).collect();
-                    let mut d = Diagnostic::new(Code::InvalidValue, format!("{what} cannot be `{s}`"))
-                        .primary(span, format!("expected one of {}", list.join(", ")));
+                    let mut d =
+                        Diagnostic::new(Code::InvalidValue, format!("{what} cannot be `{s}`"))
+                            .primary(span, format!("expected one of {}", list.join(", ")));
                     if let Some(m) = suggest(s, allowed.iter().copied()) {
                         d = d.help(format!("did you mean `{m}`?"));
                     }
@@ -260,14 +298,25 @@ impl<'a> NodeReader<'a> {
             let d = match entry.name() {
                 Some(key) => {
                     let key = key.value();
-                    let mut d = Diagnostic::new(Code::UnknownProperty, format!("`{node}` has no property `{key}`"))
-                        .primary(cx.span(entry.name().map_or(entry.span(), |n| n.span())), "unknown property");
+                    let mut d = Diagnostic::new(
+                        Code::UnknownProperty,
+                        format!("`{node}` has no property `{key}`"),
+                    )
+                    .primary(
+                        cx.span(entry.name().map_or(entry.span(), |n| n.span())),
+                        "unknown property",
+                    );
                     if let Some(s) = suggest(key, self.spec.props.iter().map(|p| p.name)) {
                         d = d.help(format!("did you mean `{s}`?"));
                     } else if self.spec.props.is_empty() {
                         d = d.help(format!("`{node}` takes no properties"));
                     } else {
-                        let list: Vec<_> = self.spec.props.iter().map(|p| format!("`{}`", p.name)).collect();
+                        let list: Vec<_> = self
+                            .spec
+                            .props
+                            .iter()
+                            .map(|p| format!("`{}`", p.name))
+                            .collect();
                         d = d.help(format!("`{node}` takes {}", list.join(", ")));
                     }
                     d
@@ -279,8 +328,11 @@ impl<'a> NodeReader<'a> {
                         1 => "one argument".to_string(),
                         n => format!("{n} arguments"),
                     };
-                    let mut d = Diagnostic::new(Code::UnexpectedArgument, format!("`{node}` takes {takes}"))
-                        .primary(span, "unexpected argument");
+                    let mut d = Diagnostic::new(
+                        Code::UnexpectedArgument,
+                        format!("`{node}` takes {takes}"),
+                    )
+                    .primary(span, "unexpected argument");
                     if let (KdlValue::String(s), Some(p)) = (entry.value(), self.spec.props.first())
                         && n == 0
                     {
@@ -323,9 +375,10 @@ fn describe(v: &KdlValue) -> String {
 fn value_span(cx: &Cx, entry: &KdlEntry) -> Span {
     let whole = cx.span(entry.span());
     match entry.format() {
-        Some(f) if !f.value_repr.is_empty() && f.value_repr.len() <= whole.len() => {
-            Span { start: whole.end - f.value_repr.len() as u32, ..whole }
-        }
+        Some(f) if !f.value_repr.is_empty() && f.value_repr.len() <= whole.len() => Span {
+            start: whole.end - f.value_repr.len() as u32,
+            ..whole
+        },
         _ => whole,
     }
 }
@@ -336,7 +389,8 @@ pub fn is_dns_label(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
         && b.len() <= 63
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
         && b[0] != b'-'
         && b[b.len() - 1] != b'-'
 }
@@ -357,12 +411,18 @@ fn check_name(cx: &mut Cx, s: &str, span: Span, what: &str) {
     let reason = if s.len() > 63 {
         "is longer than 63 characters".to_string()
     } else {
-        "must be a DNS-1123 label: lowercase letters, digits and `-`, starting and ending with a letter or digit".to_string()
+        "only lowercase letters, digits and `-`, starting and ending with a letter or digit"
+            .to_string()
     };
-    let mut d = Diagnostic::new(Code::InvalidName, format!("{what} `{s}` is not a valid name"))
-        .primary(span, reason);
+    let mut d = Diagnostic::new(
+        Code::InvalidName,
+        format!("{what} `{s}` is not a DNS-1123 label"),
+    )
+    .primary(span, reason);
     if !fixed.is_empty() && is_dns_label(&fixed) {
-        d = d.help(format!("Kubernetes and Istio use this name as an identifier; try `{fixed}`"));
+        d = d.help(format!(
+            "Kubernetes and Istio use this name as an identifier; try `{fixed}`"
+        ));
     }
     cx.report(d);
 }

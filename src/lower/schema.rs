@@ -47,13 +47,28 @@ impl NodeSpec {
 }
 
 const fn arg(name: &'static str, ty: ValueType, doc: &'static str) -> ValueSpec {
-    ValueSpec { name, ty, required: true, doc }
+    ValueSpec {
+        name,
+        ty,
+        required: true,
+        doc,
+    }
 }
 const fn req(name: &'static str, ty: ValueType, doc: &'static str) -> ValueSpec {
-    ValueSpec { name, ty, required: true, doc }
+    ValueSpec {
+        name,
+        ty,
+        required: true,
+        doc,
+    }
 }
 const fn opt(name: &'static str, ty: ValueType, doc: &'static str) -> ValueSpec {
-    ValueSpec { name, ty, required: false, doc }
+    ValueSpec {
+        name,
+        ty,
+        required: false,
+        doc,
+    }
 }
 
 use ValueType::*;
@@ -71,8 +86,16 @@ pub static ISTIO: NodeSpec = NodeSpec {
     doc: "The Istio release to target; chart versions and API features follow it.",
     args: &[],
     props: &[
-        req("version", String, "Istio release, e.g. \"1.28.2\" (1.24 or newer)."),
-        opt("charts", String, "Helm repository of the Istio charts (default: the official repository)."),
+        req(
+            "version",
+            String,
+            "Istio release, e.g. \"1.28.2\" (1.24 or newer).",
+        ),
+        opt(
+            "charts",
+            String,
+            "Helm repository of the Istio charts (default: the official repository).",
+        ),
     ],
     children: &[],
     repeatable: false,
@@ -83,12 +106,36 @@ pub static GITOPS: NodeSpec = NodeSpec {
     doc: "How clusters consume the rendered output: Argo CD Applications or Flux objects.",
     args: &[arg("tool", Enum(GITOPS_TOOLS), "`argocd` or `flux`.")],
     props: &[
-        opt("repo", String, "argocd: URL of the Git repository the output is committed to (required)."),
-        opt("revision", String, "argocd: branch, tag or commit to follow (default `HEAD`)."),
-        opt("path", String, "Directory of the output inside the repository (default: the repository root)."),
-        opt("project", String, "argocd: AppProject of the Applications (default `default`)."),
-        opt("namespace", Name, "Namespace of the Argo CD Applications or Flux Kustomizations (default `argocd` / `flux-system`)."),
-        opt("source", Name, "flux: name of the GitRepository holding the output (default `flux-system`)."),
+        opt(
+            "repo",
+            String,
+            "argocd: URL of the Git repository the output is committed to (required).",
+        ),
+        opt(
+            "revision",
+            String,
+            "argocd: branch, tag or commit to follow (default `HEAD`).",
+        ),
+        opt(
+            "path",
+            String,
+            "Directory of the output inside the repository (default: the repository root).",
+        ),
+        opt(
+            "project",
+            String,
+            "argocd: AppProject of the Applications (default `default`).",
+        ),
+        opt(
+            "namespace",
+            Name,
+            "Namespace of the Argo CD Applications or Flux Kustomizations (default `argocd` / `flux-system`).",
+        ),
+        opt(
+            "source",
+            Name,
+            "flux: name of the GitRepository holding the output (default `flux-system`).",
+        ),
     ],
     children: &[],
     repeatable: false,
@@ -97,11 +144,27 @@ pub static GITOPS: NodeSpec = NodeSpec {
 pub static SECRETS: NodeSpec = NodeSpec {
     name: "secrets",
     doc: "Where credentials live. meshc only ever references them (ExternalSecret objects), never writes them.",
-    args: &[arg("provider", Enum(SECRET_PROVIDERS), "`external-secrets` (External Secrets Operator).")],
+    args: &[arg(
+        "provider",
+        Enum(SECRET_PROVIDERS),
+        "`external-secrets` (External Secrets Operator).",
+    )],
     props: &[
-        req("store", Name, "Name of the SecretStore or ClusterSecretStore."),
-        opt("store-kind", Enum(STORE_KINDS), "`ClusterSecretStore` (default) or `SecretStore`."),
-        opt("prefix", String, "Prefix of every key meshc reads from or writes to the store, e.g. \"mesh/\"."),
+        req(
+            "store",
+            Name,
+            "Name of the SecretStore or ClusterSecretStore.",
+        ),
+        opt(
+            "store-kind",
+            Enum(STORE_KINDS),
+            "`ClusterSecretStore` (default) or `SecretStore`.",
+        ),
+        opt(
+            "prefix",
+            String,
+            "Prefix of every key meshc reads from or writes to the store, e.g. \"mesh/\".",
+        ),
     ],
     children: &[],
     repeatable: false,
@@ -119,7 +182,11 @@ pub static TRUST_DOMAIN: NodeSpec = NodeSpec {
 pub static MTLS: NodeSpec = NodeSpec {
     name: "mtls",
     doc: "Mesh-wide mutual TLS mode (default `strict`).",
-    args: &[arg("mode", Enum(MTLS_MODES), "`strict` or `permissive` (warns).")],
+    args: &[arg(
+        "mode",
+        Enum(MTLS_MODES),
+        "`strict` or `permissive` (warns).",
+    )],
     props: &[],
     children: &[],
     repeatable: false,
@@ -137,11 +204,27 @@ pub static DNS_PROXY: NodeSpec = NodeSpec {
 pub static CA: NodeSpec = NodeSpec {
     name: "ca",
     doc: "The shared root of trust: one intermediate CA per cluster, all under one root.",
-    args: &[arg("kind", Enum(CA_KINDS), "`cert-manager` or `external-secret`.")],
+    args: &[arg(
+        "kind",
+        Enum(CA_KINDS),
+        "`cert-manager` or `external-secret`.",
+    )],
     props: &[
-        opt("issuer", Name, "cert-manager: the issuer that signs each cluster's intermediate (required)."),
-        opt("issuer-kind", Enum(ISSUER_KINDS), "cert-manager: `ClusterIssuer` (default) or `Issuer`."),
-        opt("key", String, "external-secret: store key of each cluster's CA material; `{cluster}` is replaced by the cluster name (required)."),
+        opt(
+            "issuer",
+            Name,
+            "cert-manager: the issuer that signs each cluster's intermediate (required).",
+        ),
+        opt(
+            "issuer-kind",
+            Enum(ISSUER_KINDS),
+            "cert-manager: `ClusterIssuer` (default) or `Issuer`.",
+        ),
+        opt(
+            "key",
+            String,
+            "external-secret: store key of each cluster's CA material; `{cluster}` is replaced by the cluster name (required).",
+        ),
     ],
     children: &[],
     repeatable: false,
@@ -150,7 +233,11 @@ pub static CA: NodeSpec = NodeSpec {
 pub static NETWORK: NodeSpec = NodeSpec {
     name: "network",
     doc: "A flat pod network: clusters on one network reach each other's pods directly.",
-    args: &[arg("name", Name, "Network name, used as `topology.istio.io/network`.")],
+    args: &[arg(
+        "name",
+        Name,
+        "Network name, used as `topology.istio.io/network`.",
+    )],
     props: &[],
     children: &[],
     repeatable: true,
@@ -159,10 +246,22 @@ pub static NETWORK: NodeSpec = NodeSpec {
 pub static CONTROL_PLANE: NodeSpec = NodeSpec {
     name: "control-plane",
     doc: "The Istio control-plane model of the cluster.",
-    args: &[arg("model", Enum(CONTROL_PLANES), "`primary`, `remote` or `external`.")],
+    args: &[arg(
+        "model",
+        Enum(CONTROL_PLANES),
+        "`primary`, `remote` or `external`.",
+    )],
     props: &[
-        opt("primary", Name, "remote: the cluster whose control plane serves this one (a `primary` or an `external`)."),
-        opt("config", Bool, "remote of an external control plane: this cluster holds the mesh configuration."),
+        opt(
+            "primary",
+            Name,
+            "remote: the cluster whose control plane serves this one (a `primary` or an `external`).",
+        ),
+        opt(
+            "config",
+            Bool,
+            "remote of an external control plane: this cluster holds the mesh configuration.",
+        ),
     ],
     children: &[],
     repeatable: false,
@@ -171,7 +270,11 @@ pub static CONTROL_PLANE: NodeSpec = NodeSpec {
 pub static API_SERVER: NodeSpec = NodeSpec {
     name: "api-server",
     doc: "URL of the cluster's Kubernetes API server, as other clusters' control planes reach it.",
-    args: &[arg("url", String, "e.g. \"https://aws-east.k8s.acme.io:6443\".")],
+    args: &[arg(
+        "url",
+        String,
+        "e.g. \"https://aws-east.k8s.acme.io:6443\".",
+    )],
     props: &[],
     children: &[],
     repeatable: false,
@@ -180,7 +283,11 @@ pub static API_SERVER: NodeSpec = NodeSpec {
 pub static EAST_WEST_ADDRESS: NodeSpec = NodeSpec {
     name: "east-west-address",
     doc: "Address of the cluster's east-west gateway (or of the gateway exposing an external control plane); remote clusters reach the control plane there.",
-    args: &[arg("address", String, "An IP address (preferred) or a DNS name.")],
+    args: &[arg(
+        "address",
+        String,
+        "An IP address (preferred) or a DNS name.",
+    )],
     props: &[],
     children: &[],
     repeatable: false,
@@ -189,9 +296,17 @@ pub static EAST_WEST_ADDRESS: NodeSpec = NodeSpec {
 pub static CLUSTER: NodeSpec = NodeSpec {
     name: "cluster",
     doc: "A Kubernetes cluster in the mesh; it gets its own output directory `clusters/NAME/`.",
-    args: &[arg("name", Name, "Cluster name: Istio's cluster ID and the output directory name.")],
+    args: &[arg(
+        "name",
+        Name,
+        "Cluster name: Istio's cluster ID and the output directory name.",
+    )],
     props: &[
-        opt("network", Name, "The network the cluster is on (required when the mesh has several)."),
+        opt(
+            "network",
+            Name,
+            "The network the cluster is on (required when the mesh has several).",
+        ),
         opt("region", String, "Locality region, e.g. `us-east-1`."),
         opt("zone", String, "Locality zone, e.g. `us-east-1a`."),
     ],
@@ -203,7 +318,11 @@ pub static NAMESPACE: NodeSpec = NodeSpec {
     name: "namespace",
     doc: "An application namespace of the mesh, with sidecar injection.",
     args: &[arg("name", Name, "Namespace name.")],
-    props: &[opt("injection", Bool, "Sidecar injection (default `#true`).")],
+    props: &[opt(
+        "injection",
+        Bool,
+        "Sidecar injection (default `#true`).",
+    )],
     children: &[],
     repeatable: true,
 };
@@ -213,7 +332,15 @@ pub static MESH: NodeSpec = NodeSpec {
     doc: "One Istio mesh: one mesh ID, one trust domain, its networks and clusters.",
     args: &[arg("name", Name, "Mesh name, used as the mesh ID.")],
     props: &[],
-    children: &[&TRUST_DOMAIN, &MTLS, &DNS_PROXY, &CA, &NETWORK, &CLUSTER, &NAMESPACE],
+    children: &[
+        &TRUST_DOMAIN,
+        &MTLS,
+        &DNS_PROXY,
+        &CA,
+        &NETWORK,
+        &CLUSTER,
+        &NAMESPACE,
+    ],
     repeatable: true,
 };
 

@@ -31,7 +31,10 @@ pub fn render(cx: &mut Cx) {
 
 /// The address remotes use to reach cluster `j`'s control plane, and whether it is an IP.
 fn control_address(cx: &Cx, j: usize) -> (String, bool) {
-    let addr = cx.mesh.clusters[j].east_west_address.clone().unwrap_or_default();
+    let addr = cx.mesh.clusters[j]
+        .east_west_address
+        .clone()
+        .unwrap_or_default();
     let is_ip = addr.parse::<IpAddr>().is_ok();
     (addr, is_ip)
 }
@@ -45,22 +48,41 @@ fn namespaces(cx: &mut Cx) {
         system = vec![ISTIO_SYSTEM, EXTERNAL_ISTIOD_NS];
     }
     let control_plane_clusters = match c.role {
-        Role::Remote { control, config: false } => match cx.mesh.clusters[control].role {
-            Role::External => cx.mesh.config_cluster_of(control).map(|k| cx.mesh.clusters[k].name.clone()),
+        Role::Remote {
+            control,
+            config: false,
+        } => match cx.mesh.clusters[control].role {
+            Role::External => cx
+                .mesh
+                .config_cluster_of(control)
+                .map(|k| cx.mesh.clusters[k].name.clone()),
             _ => Some(cx.mesh.clusters[control].name.clone()),
         },
         _ => None,
     };
     for ns in system {
-        let mut v = json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": metadata(ns, None) });
+        let mut v =
+            json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": metadata(ns, None) });
         if c.role != Role::External
             && cx.mesh.multi_network()
             && let Some(net) = &c.network
         {
-            set(&mut v, &["metadata", "labels", "topology.istio.io/network"], json!(net));
+            set(
+                &mut v,
+                &["metadata", "labels", "topology.istio.io/network"],
+                json!(net),
+            );
         }
         if let Some(cp) = &control_plane_clusters {
-            set(&mut v, &["metadata", "annotations", "topology.istio.io/controlPlaneClusters"], json!(cp));
+            set(
+                &mut v,
+                &[
+                    "metadata",
+                    "annotations",
+                    "topology.istio.io/controlPlaneClusters",
+                ],
+                json!(cp),
+            );
         }
         let origin = cx.cluster_origin("control-plane");
         cx.push(Place::Layer(Layer::Prereqs), 0, v, origin);
@@ -71,8 +93,15 @@ fn namespaces(cx: &mut Cx) {
     for ns in &cx.mesh.namespaces {
         let injection = if ns.injection { "enabled" } else { "disabled" };
         let mut v = json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": metadata(&ns.name, None) });
-        set(&mut v, &["metadata", "labels", "istio-injection"], json!(injection));
-        let origin = super::Origin { span: ns.span, path: format!("mesh {} > namespace {}", cx.mesh.name, ns.name) };
+        set(
+            &mut v,
+            &["metadata", "labels", "istio-injection"],
+            json!(injection),
+        );
+        let origin = super::Origin {
+            span: ns.span,
+            path: format!("mesh {} > namespace {}", cx.mesh.name, ns.name),
+        };
         cx.push(Place::Layer(Layer::Prereqs), 0, v, origin);
     }
 }
@@ -93,12 +122,23 @@ fn mesh_config_values(cx: &Cx) -> Value {
     if cx.mesh.dns_proxy {
         // A string: proxy metadata values are strings. On Istio 1.25+ addresses are
         // allocated by istiod, so ISTIO_META_DNS_AUTO_ALLOCATE is not set.
-        set(&mut m, &["defaultConfig", "proxyMetadata", "ISTIO_META_DNS_CAPTURE"], json!("true"));
+        set(
+            &mut m,
+            &["defaultConfig", "proxyMetadata", "ISTIO_META_DNS_CAPTURE"],
+            json!("true"),
+        );
     }
     m
 }
 
-fn release(cx: &mut Cx, release: &'static str, chart: &'static str, namespace: &'static str, values: Value, what: &str) {
+fn release(
+    cx: &mut Cx,
+    release: &'static str,
+    chart: &'static str,
+    namespace: &'static str,
+    values: Value,
+    what: &str,
+) {
     let depends_on = cx.releases.last().map(|r| r.release).into_iter().collect();
     let origin = cx.cluster_origin(what);
     cx.releases.push(HelmRelease {
@@ -114,14 +154,29 @@ fn release(cx: &mut Cx, release: &'static str, chart: &'static str, namespace: &
 
 fn primary(cx: &mut Cx) {
     let i = cx.i;
-    release(cx, "istio-base", "base", ISTIO_SYSTEM, json!({}), "control-plane primary");
-    let mut values = json!({ "global": global_identity(cx, i), "meshConfig": mesh_config_values(cx) });
+    release(
+        cx,
+        "istio-base",
+        "base",
+        ISTIO_SYSTEM,
+        json!({}),
+        "control-plane primary",
+    );
+    let mut values =
+        json!({ "global": global_identity(cx, i), "meshConfig": mesh_config_values(cx) });
     if cx.mesh.remotes_of(i).next().is_some() {
         // istiod serves remote clusters: EXTERNAL_ISTIOD=true makes it patch their
         // webhooks and write their namespaces' root certificates.
         values["global"]["externalIstiod"] = json!(true);
     }
-    release(cx, "istiod", "istiod", ISTIO_SYSTEM, values, "control-plane primary");
+    release(
+        cx,
+        "istiod",
+        "istiod",
+        ISTIO_SYSTEM,
+        values,
+        "control-plane primary",
+    );
     if cx.mesh.needs_east_west_gateway(i) {
         eastwest_gateway(cx, ISTIO_SYSTEM);
     }
@@ -191,7 +246,14 @@ fn eastwest_gateway(cx: &mut Cx, ns: &'static str) {
             ] })
         }
     }
-    release(cx, EASTWEST_GATEWAY, "gateway", ns, values, "east-west gateway");
+    release(
+        cx,
+        EASTWEST_GATEWAY,
+        "gateway",
+        ns,
+        values,
+        "east-west gateway",
+    );
 }
 
 /// External control plane cluster: a local control plane for its own ingress gateway,
@@ -200,9 +262,23 @@ fn external(cx: &mut Cx) {
     let i = cx.i;
     let (addr, is_ip) = control_address(cx, i);
     let config = cx.mesh.config_cluster_of(i).unwrap_or(i);
-    release(cx, "istio-base", "base", ISTIO_SYSTEM, json!({}), "control-plane external");
+    release(
+        cx,
+        "istio-base",
+        "base",
+        ISTIO_SYSTEM,
+        json!({}),
+        "control-plane external",
+    );
     let local = json!({ "global": { "multiCluster": { "clusterName": cx.cluster().name } } });
-    release(cx, "istiod", "istiod", ISTIO_SYSTEM, local, "control-plane external");
+    release(
+        cx,
+        "istiod",
+        "istiod",
+        ISTIO_SYSTEM,
+        local,
+        "control-plane external",
+    );
     let gateway = json!({
         "name": INGRESS_GATEWAY,
         "service": { "ports": [
@@ -211,7 +287,14 @@ fn external(cx: &mut Cx) {
             { "name": "tls-webhook", "port": 15017, "targetPort": 15017, "protocol": "TCP" }
         ] }
     });
-    release(cx, INGRESS_GATEWAY, "gateway", ISTIO_SYSTEM, gateway, "control-plane external");
+    release(
+        cx,
+        INGRESS_GATEWAY,
+        "gateway",
+        ISTIO_SYSTEM,
+        gateway,
+        "control-plane external",
+    );
 
     let mut global = global_identity(cx, config);
     for (k, v) in [
@@ -225,15 +308,26 @@ fn external(cx: &mut Cx) {
     }
     let mut mesh_config = mesh_config_values(cx);
     mesh_config["rootNamespace"] = json!(EXTERNAL_ISTIOD_NS);
-    set(&mut mesh_config, &["defaultConfig", "discoveryAddress"], json!(format!("{addr}:15012")));
+    set(
+        &mut mesh_config,
+        &["defaultConfig", "discoveryAddress"],
+        json!(format!("{addr}:15012")),
+    );
     if !is_ip {
         // Proxies verify istiod's DNS certificate against the public roots.
         for k in ["XDS_ROOT_CA", "CA_ROOT_CA"] {
-            set(&mut mesh_config, &["defaultConfig", "proxyMetadata", k], json!("/etc/ssl/certs/ca-certificates.crt"));
+            set(
+                &mut mesh_config,
+                &["defaultConfig", "proxyMetadata", k],
+                json!("/etc/ssl/certs/ca-certificates.crt"),
+            );
         }
     }
     let (injector, validator) = if is_ip {
-        ("istio-sidecar-injector-external-istiod", "istio-validator-external-istiod")
+        (
+            "istio-sidecar-injector-external-istiod",
+            "istio-validator-external-istiod",
+        )
     } else {
         ("", "")
     };
@@ -275,30 +369,38 @@ fn expose_external_istiod(cx: &mut Cx, addr: &str, is_ip: bool) {
     let host = format!("istiod.{EXTERNAL_ISTIOD_NS}.svc.cluster.local");
     let origin = cx.cluster_origin("east-west-address");
     let (gw_spec, vs_spec) = if is_ip {
-        let server = |name: &str, port: u16| json!({
-            "port": { "number": port, "name": name, "protocol": "TLS" },
-            "tls": { "mode": "PASSTHROUGH" },
-            "hosts": ["*"]
-        });
-        let route = |port: u16, target: u16| json!({
-            "match": [{ "port": port, "sniHosts": ["*"] }],
-            "route": [{ "destination": { "host": host, "port": { "number": target } } }]
-        });
+        let server = |name: &str, port: u16| {
+            json!({
+                "port": { "number": port, "name": name, "protocol": "TLS" },
+                "tls": { "mode": "PASSTHROUGH" },
+                "hosts": ["*"]
+            })
+        };
+        let route = |port: u16, target: u16| {
+            json!({
+                "match": [{ "port": port, "sniHosts": ["*"] }],
+                "route": [{ "destination": { "host": host, "port": { "number": target } } }]
+            })
+        };
         (
             json!({ "selector": { "istio": "ingressgateway" }, "servers": [server("tls-xds", 15012), server("tls-webhook", 15017)] }),
             json!({ "hosts": ["*"], "gateways": ["external-istiod-gw"], "tls": [route(15012, 15012), route(15017, 443)] }),
         )
     } else {
         let credential = external_tls_secret(cx);
-        let server = |name: &str, port: u16| json!({
-            "port": { "number": port, "name": name, "protocol": "HTTPS" },
-            "tls": { "mode": "SIMPLE", "credentialName": credential },
-            "hosts": [addr]
-        });
-        let route = |port: u16, target: u16| json!({
-            "match": [{ "port": port }],
-            "route": [{ "destination": { "host": host, "port": { "number": target } } }]
-        });
+        let server = |name: &str, port: u16| {
+            json!({
+                "port": { "number": port, "name": name, "protocol": "HTTPS" },
+                "tls": { "mode": "SIMPLE", "credentialName": credential },
+                "hosts": [addr]
+            })
+        };
+        let route = |port: u16, target: u16| {
+            json!({
+                "match": [{ "port": port }],
+                "route": [{ "destination": { "host": host, "port": { "number": target } } }]
+            })
+        };
         (
             json!({ "selector": { "istio": "ingressgateway" }, "servers": [server("https-xds", 15012), server("https-webhook", 15017)] }),
             json!({ "hosts": [addr], "gateways": ["external-istiod-gw"], "http": [route(15012, 15012), route(15017, 443)] }),
@@ -376,15 +478,19 @@ fn mesh_config(cx: &mut Cx) {
 /// webhooks on 15017) through its east-west gateway.
 fn expose_istiod(cx: &mut Cx) {
     let host = "istiod.istio-system.svc.cluster.local";
-    let server = |name: &str, port: u16| json!({
-        "port": { "number": port, "name": name, "protocol": "TLS" },
-        "tls": { "mode": "PASSTHROUGH" },
-        "hosts": ["*"]
-    });
-    let route = |port: u16, target: u16| json!({
-        "match": [{ "port": port, "sniHosts": ["*"] }],
-        "route": [{ "destination": { "host": host, "port": { "number": target } } }]
-    });
+    let server = |name: &str, port: u16| {
+        json!({
+            "port": { "number": port, "name": name, "protocol": "TLS" },
+            "tls": { "mode": "PASSTHROUGH" },
+            "hosts": ["*"]
+        })
+    };
+    let route = |port: u16, target: u16| {
+        json!({
+            "match": [{ "port": port, "sniHosts": ["*"] }],
+            "route": [{ "destination": { "host": host, "port": { "number": target } } }]
+        })
+    };
     let gw = json!({
         "apiVersion": "networking.istio.io/v1",
         "kind": "Gateway",

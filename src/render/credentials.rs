@@ -40,13 +40,23 @@ fn store_key(store: &SecretStore, cluster: &str, account: Account) -> String {
 }
 
 pub fn render(cx: &mut Cx) {
-    let Some(store) = &cx.model.secrets else { return };
+    let Some(store) = &cx.model.secrets else {
+        return;
+    };
     let i = cx.i;
     let ns = cx.mesh.istiod_namespace(i);
     for j in cx.mesh.peers_read_by(i) {
         let peer = &cx.mesh.clusters[j];
         let name = format!("istio-remote-secret-{}", peer.name);
-        let v = remote_secret(store, &name, ns, &peer.name, peer.api_server.as_deref().unwrap_or(""), Account::Reader, true);
+        let v = remote_secret(
+            store,
+            &name,
+            ns,
+            &peer.name,
+            peer.api_server.as_deref().unwrap_or(""),
+            Account::Reader,
+            true,
+        );
         let origin = cx.cluster_origin(&format!("reads cluster {}", peer.name));
         cx.push(Place::Layer(Layer::Mesh), 2, v, origin);
     }
@@ -56,7 +66,15 @@ pub fn render(cx: &mut Cx) {
         // The external istiod reads its config cluster through `istio-kubeconfig`, key
         // `config`, as the config cluster's `istiod` service account.
         let peer = &cx.mesh.clusters[k];
-        let v = remote_secret(store, "istio-kubeconfig", ns, &peer.name, peer.api_server.as_deref().unwrap_or(""), Account::Istiod, false);
+        let v = remote_secret(
+            store,
+            "istio-kubeconfig",
+            ns,
+            &peer.name,
+            peer.api_server.as_deref().unwrap_or(""),
+            Account::Istiod,
+            false,
+        );
         let origin = cx.cluster_origin(&format!("reads config cluster {}", peer.name));
         cx.push(Place::Layer(Layer::Mesh), 2, v, origin);
     }
@@ -81,15 +99,29 @@ fn kubeconfig(cluster: &str, server: &str) -> String {
     )
 }
 
-fn remote_secret(store: &SecretStore, name: &str, ns: &str, peer: &str, server: &str, account: Account, discovery: bool) -> Value {
+fn remote_secret(
+    store: &SecretStore,
+    name: &str,
+    ns: &str,
+    peer: &str,
+    server: &str,
+    account: Account,
+    discovery: bool,
+) -> Value {
     let key = store_key(store, peer, account);
     let (data_key, template_meta) = if discovery {
-        (peer.to_string(), json!({
-            "labels": { "istio/multiCluster": "true" },
-            "annotations": { "networking.istio.io/cluster": peer }
-        }))
+        (
+            peer.to_string(),
+            json!({
+                "labels": { "istio/multiCluster": "true" },
+                "annotations": { "networking.istio.io/cluster": peer }
+            }),
+        )
     } else {
-        ("config".to_string(), json!({ "annotations": { "networking.istio.io/cluster": peer } }))
+        (
+            "config".to_string(),
+            json!({ "annotations": { "networking.istio.io/cluster": peer } }),
+        )
     };
     let mut data = serde_json::Map::new();
     data.insert(data_key, json!(kubeconfig(peer, server)));
@@ -124,7 +156,8 @@ fn token_and_push(cx: &mut Cx, store: &SecretStore, ns: &str, account: Account) 
         "metadata": metadata(&secret_name, Some(ns)),
         "type": "kubernetes.io/service-account-token"
     });
-    token["metadata"]["annotations"] = json!({ "kubernetes.io/service-account.name": account.name() });
+    token["metadata"]["annotations"] =
+        json!({ "kubernetes.io/service-account.name": account.name() });
     let key = store_key(store, &c.name, account);
     let push = json!({
         "apiVersion": "external-secrets.io/v1alpha1",

@@ -28,7 +28,8 @@ fn has_layer(cx: &Cx, layer: Layer) -> bool {
 fn sync_waves(cx: &mut Cx) {
     for o in &mut cx.objects {
         if let Place::Layer(_) = o.place {
-            o.value["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] = json!(o.wave.to_string());
+            o.value["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] =
+                json!(o.wave.to_string());
         }
     }
 }
@@ -89,7 +90,13 @@ fn argocd(cx: &mut Cx) {
     let layer_app = |cx: &Cx, layer: Layer, wave: i32| {
         let path = g.repo_path(&format!("clusters/{}/{}", c.name, layer.dir()));
         let source = json!({ "repoURL": repo, "targetRevision": g.revision, "path": path });
-        let app = application(cx, &format!("{}-{}", c.name, layer.short()), wave, system, source);
+        let app = application(
+            cx,
+            &format!("{}-{}", c.name, layer.short()),
+            wave,
+            system,
+            source,
+        );
         (app, cx.cluster_origin(""))
     };
     if has_layer(cx, Layer::Prereqs) {
@@ -106,7 +113,13 @@ fn argocd(cx: &mut Cx) {
         if r.values.as_object().is_some_and(|m| !m.is_empty()) {
             source["helm"]["valuesObject"] = r.values.clone();
         }
-        let mut app = application(cx, &format!("{}-{}", c.name, r.release), wave, r.namespace, source);
+        let mut app = application(
+            cx,
+            &format!("{}-{}", c.name, r.release),
+            wave,
+            r.namespace,
+            source,
+        );
         if r.patches_webhooks {
             app["spec"]["ignoreDifferences"] = webhook_ignore_differences();
         }
@@ -116,15 +129,19 @@ fn argocd(cx: &mut Cx) {
     if has_layer(cx, Layer::Mesh) {
         apps.push(layer_app(cx, Layer::Mesh, wave));
     }
-    for (app, origin) in apps {
-        cx.push(Place::Entry, 0, app, origin);
+    for (n, (app, origin)) in apps.into_iter().enumerate() {
+        cx.push(Place::Entry, n as i32, app, origin);
     }
 }
 
 /// The Helm release name: the chart's usual name, also for the external istiod (whose
 /// GitOps object needs a distinct name but whose release lives in its own namespace).
 fn release_name(r: &HelmRelease) -> &'static str {
-    if r.release == "istiod-external" { "istiod" } else { r.release }
+    if r.release == "istiod-external" {
+        "istiod"
+    } else {
+        r.release
+    }
 }
 
 fn flux(cx: &mut Cx) {
@@ -132,7 +149,11 @@ fn flux(cx: &mut Cx) {
     let c = cx.cluster();
     // Flux objects of the cluster live in its Istio system namespace, created by the
     // prereqs layer, so no cross-namespace references are needed.
-    let home = if c.role == crate::model::Role::External { crate::model::ISTIO_SYSTEM } else { cx.mesh.istiod_namespace(cx.i) };
+    let home = if c.role == crate::model::Role::External {
+        crate::model::ISTIO_SYSTEM
+    } else {
+        cx.mesh.istiod_namespace(cx.i)
+    };
     if !cx.releases.is_empty() {
         let repo = json!({
             "apiVersion": "source.toolkit.fluxcd.io/v1",
@@ -140,7 +161,10 @@ fn flux(cx: &mut Cx) {
             "metadata": metadata("istio", Some(home)),
             "spec": { "interval": "1h", "url": cx.model.istio.charts }
         });
-        let origin = super::Origin { span: cx.model.istio.span, path: "istio".to_string() };
+        let origin = super::Origin {
+            span: cx.model.istio.span,
+            path: "istio".to_string(),
+        };
         cx.push(Place::Layer(Layer::ControlPlane), 0, repo, origin);
     }
     let releases = cx.releases.clone();
@@ -161,7 +185,12 @@ fn flux(cx: &mut Cx) {
             spec["storageNamespace"] = json!(r.namespace);
         }
         if !r.depends_on.is_empty() {
-            spec["dependsOn"] = json!(r.depends_on.iter().map(|d| json!({ "name": d })).collect::<Vec<_>>());
+            spec["dependsOn"] = json!(
+                r.depends_on
+                    .iter()
+                    .map(|d| json!({ "name": d }))
+                    .collect::<Vec<_>>()
+            );
         }
         if r.values.as_object().is_some_and(|m| !m.is_empty()) {
             spec["values"] = r.values.clone();
@@ -201,8 +230,8 @@ fn flux(cx: &mut Cx) {
         }));
         previous = Some(name);
     }
-    for e in entries {
+    for (n, e) in entries.into_iter().enumerate() {
         let origin = cx.cluster_origin("");
-        cx.push(Place::Entry, 0, e, origin);
+        cx.push(Place::Entry, n as i32, e, origin);
     }
 }

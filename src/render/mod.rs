@@ -156,7 +156,13 @@ pub struct Cx<'a> {
 
 impl<'a> Cx<'a> {
     fn new(model: &'a Model, mesh: &'a Mesh, i: usize) -> Cx<'a> {
-        Cx { model, mesh, i, objects: Vec::new(), releases: Vec::new() }
+        Cx {
+            model,
+            mesh,
+            i,
+            objects: Vec::new(),
+            releases: Vec::new(),
+        }
     }
 
     pub fn cluster(&self) -> &'a crate::model::Cluster {
@@ -175,11 +181,19 @@ impl<'a> Cx<'a> {
 
     /// Origin of something the mesh as a whole asks for.
     pub fn mesh_origin(&self, what: &str) -> Origin {
-        Origin { span: self.mesh.span, path: format!("mesh {} ({what})", self.mesh.name) }
+        Origin {
+            span: self.mesh.span,
+            path: format!("mesh {} ({what})", self.mesh.name),
+        }
     }
 
     pub fn push(&mut self, place: Place, wave: i32, value: Value, origin: Origin) {
-        self.objects.push(Object { place, wave, value, origin });
+        self.objects.push(Object {
+            place,
+            wave,
+            value,
+            origin,
+        });
     }
 }
 
@@ -190,7 +204,10 @@ pub fn metadata(name: &str, namespace: Option<&str>) -> Value {
     if let Some(ns) = namespace {
         m.insert("namespace".into(), json!(ns));
     }
-    m.insert("labels".into(), json!({ "app.kubernetes.io/managed-by": "meshc" }));
+    m.insert(
+        "labels".into(),
+        json!({ "app.kubernetes.io/managed-by": "meshc" }),
+    );
     Value::Object(m)
 }
 

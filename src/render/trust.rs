@@ -9,7 +9,9 @@ use crate::ast::IssuerKind;
 use crate::model::{Ca, EXTERNAL_ISTIOD_NS, Role};
 
 pub fn render(cx: &mut Cx) {
-    let Some((ca, span)) = &cx.mesh.ca else { return };
+    let Some((ca, span)) = &cx.mesh.ca else {
+        return;
+    };
     let c = cx.cluster();
     // Remotes run no istiod; an external control plane's istiod signs for its remotes.
     let ns = match c.role {
@@ -17,7 +19,10 @@ pub fn render(cx: &mut Cx) {
         Role::External => EXTERNAL_ISTIOD_NS,
         Role::Primary => cx.mesh.istiod_namespace(cx.i),
     };
-    let origin = Origin { span: *span, path: format!("mesh {} (ca)", cx.mesh.name) };
+    let origin = Origin {
+        span: *span,
+        path: format!("mesh {} (ca)", cx.mesh.name),
+    };
     let value = match ca {
         // istiod accepts a kubernetes.io/tls `cacerts` (tls.crt, tls.key, ca.crt) since
         // 1.15; ca.crt, the issuer's CA, is the root every cluster shares.
@@ -42,12 +47,19 @@ pub fn render(cx: &mut Cx) {
             }
         }),
         Ca::ExternalSecret { key } => {
-            let Some(store) = &cx.model.secrets else { return };
+            let Some(store) = &cx.model.secrets else {
+                return;
+            };
             let key = key.replace("{cluster}", &c.name);
-            let data: Vec<_> = ["ca-cert.pem", "ca-key.pem", "cert-chain.pem", "root-cert.pem"]
-                .iter()
-                .map(|f| json!({ "secretKey": f, "remoteRef": { "key": key, "property": f } }))
-                .collect();
+            let data: Vec<_> = [
+                "ca-cert.pem",
+                "ca-key.pem",
+                "cert-chain.pem",
+                "root-cert.pem",
+            ]
+            .iter()
+            .map(|f| json!({ "secretKey": f, "remoteRef": { "key": key, "property": f } }))
+            .collect();
             json!({
                 "apiVersion": "external-secrets.io/v1",
                 "kind": "ExternalSecret",
