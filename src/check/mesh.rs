@@ -475,6 +475,17 @@ fn primary_help(m: &ast::Mesh, me: usize) -> String {
 }
 
 fn unused_networks(m: &ast::Mesh, mesh: &Mesh, diags: &mut Vec<Diagnostic>) {
+    // A misspelt or missing `network=` is already an error; the network it meant is
+    // not unused.
+    let unresolved = m.clusters.iter().zip(&mesh.clusters).any(|(a, c)| {
+        c.network.is_none()
+            || a.network
+                .as_ref()
+                .is_some_and(|n| !mesh.networks.contains(&n.value))
+    });
+    if unresolved && mesh.networks.len() > 1 {
+        return;
+    }
     for n in &m.networks {
         if !mesh
             .clusters

@@ -251,7 +251,7 @@ pub fn needs_secrets(ast: &Ast, meshes: &[Mesh], have_store: bool, diags: &mut V
         if let Some(why) = why {
             diags.push(
                 Diagnostic::new(Code::MissingSecrets, format!("mesh `{}` needs credentials but no secret store is declared", m.name))
-                    .primary(m.span, format!("{why}"))
+                    .primary(m.span, why)
                     .help("add `secrets external-secrets store=NAME prefix=\"mesh/\"` at the top level; meshc references credentials there and never writes them"),
             );
         }
@@ -278,21 +278,27 @@ pub fn cross_mesh(ast: &Ast, meshes: &[Mesh], diags: &mut Vec<Diagnostic>) {
             seen.push((&c.name.value, c.name.span, &m.name.value));
         }
     }
+    let td_span = |name: &str| {
+        ast.meshes
+            .iter()
+            .find(|a| a.name.value == name)
+            .and_then(|a| a.trust_domain.as_ref())
+            .map(|t| t.span)
+    };
     for (i, m) in meshes.iter().enumerate() {
         if let Some(first) = meshes[..i]
             .iter()
             .find(|o| o.trust_domain == m.trust_domain)
         {
-            let span = ast
-                .meshes
-                .iter()
-                .find(|a| a.name.value == m.name)
-                .and_then(|a| a.trust_domain.as_ref())
-                .map_or(m.span, |t| t.span);
+            let how = if td_span(&m.name).is_none() {
+                " (the default)"
+            } else {
+                ""
+            };
             diags.push(
-                Diagnostic::new(Code::DuplicateTrustDomain, format!("meshes `{}` and `{}` share the trust domain `{}`", first.name, m.name, m.trust_domain))
-                    .primary(span, "same trust domain as another mesh")
-                    .secondary(first.span, format!("mesh `{}`", first.name))
+                Diagnostic::new(Code::DuplicateTrustDomain, format!("meshes `{}` and `{}` share the trust domain `{}`{how}", first.name, m.name, m.trust_domain))
+                    .primary(td_span(&m.name).unwrap_or(m.span), "same trust domain as another mesh")
+                    .secondary(td_span(&first.name).unwrap_or(first.span), format!("trust domain of mesh `{}`", first.name))
                     .help("each mesh needs its own identity namespace so federation can tell them apart; give each mesh its own `trust-domain`"),
             );
         }

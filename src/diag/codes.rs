@@ -46,7 +46,7 @@ macro_rules! catalogue {
                 match self { $( Code::$variant => $summary, )* }
             }
 
-            pub fn from_str(s: &str) -> Option<Code> {
+            pub fn parse(s: &str) -> Option<Code> {
                 match s { $( $code => Some(Code::$variant), )* _ => None }
             }
         }

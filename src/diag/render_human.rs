@@ -47,7 +47,9 @@ pub fn render(diag: &Diagnostic, sources: &Sources, style: HumanStyle) -> String
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(style.width)
         .with_links(false)
-        .with_context_lines(1);
+        .with_context_lines(1)
+        // Never break `control-plane` or `east-west-address` at their hyphens.
+        .with_word_splitter(textwrap::WordSplitter::NoHyphenation);
     if handler.render_report(&mut out, &adapter).is_err() {
         // Rendering into a String cannot fail for I/O reasons; fall back to one line.
         out = format!(

@@ -119,28 +119,15 @@ impl<'a> NodeReader<'a> {
 
     /// Positional argument `idx` as a string (string, name and enumeration types).
     pub fn arg_str(&mut self, cx: &mut Cx, idx: usize) -> Option<Spanned<String>> {
-        let spec = &self.spec.args[idx];
-        let found = self
-            .node
-            .entries()
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| e.name().is_none())
-            .nth(idx);
-        match found {
-            Some((i, entry)) => {
-                self.used[i] = true;
-                self.typed(cx, entry, spec).and_then(|v| as_string(v))
-            }
-            None => {
-                self.missing(cx, spec, true);
-                None
-            }
-        }
+        self.arg(cx, idx).and_then(as_string)
     }
 
     /// Positional argument `idx` as a boolean.
     pub fn arg_bool(&mut self, cx: &mut Cx, idx: usize) -> Option<Spanned<bool>> {
+        self.arg(cx, idx).and_then(as_bool)
+    }
+
+    fn arg(&mut self, cx: &mut Cx, idx: usize) -> Option<Spanned<Raw<'a>>> {
         let spec = &self.spec.args[idx];
         let found = self
             .node
@@ -152,7 +139,7 @@ impl<'a> NodeReader<'a> {
         match found {
             Some((i, entry)) => {
                 self.used[i] = true;
-                self.typed(cx, entry, spec).and_then(|v| as_bool(v))
+                self.typed(cx, entry, spec)
             }
             None => {
                 self.missing(cx, spec, true);
@@ -162,11 +149,11 @@ impl<'a> NodeReader<'a> {
     }
 
     pub fn prop_str(&mut self, cx: &mut Cx, key: &str) -> Option<Spanned<String>> {
-        self.prop(cx, key).and_then(|v| as_string(v))
+        self.prop(cx, key).and_then(as_string)
     }
 
     pub fn prop_bool(&mut self, cx: &mut Cx, key: &str) -> Option<Spanned<bool>> {
-        self.prop(cx, key).and_then(|v| as_bool(v))
+        self.prop(cx, key).and_then(as_bool)
     }
 
     fn prop(&mut self, cx: &mut Cx, key: &str) -> Option<Spanned<Raw<'a>>> {
@@ -226,7 +213,10 @@ impl<'a> NodeReader<'a> {
         };
         let d = Diagnostic::new(Code::MissingValue, format!("`{node}` needs {what}"))
             .primary(self.name_span(cx), format!("{} missing", spec.name))
-            .help(format!("{}; write `{example}`", spec.doc));
+            .help(format!(
+                "{}; write `{example}`",
+                spec.doc.trim_end_matches('.')
+            ));
         cx.report(d);
     }
 

@@ -1,0 +1,162 @@
+//! The `meshc` binary: exit codes, what it writes and what it prints.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::common::root;
+
+fn meshc(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_meshc"))
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run meshc")
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("meshc-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn files_under(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            e.path()
+                .strip_prefix(dir)
+                .unwrap_or(e.path())
+                .to_string_lossy()
+                .replace('\\', "/")
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn build_writes_the_output_and_exits_0() {
+    let dir = temp_dir("build");
+    let topo = root().join("examples/primary-remote/topology.kdl");
+    let out = meshc(
+        &["build", topo.to_str().unwrap_or_default(), "-o", "out"],
+        &dir,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let files = files_under(&dir.join("out"));
+    assert!(
+        files.contains(&"clusters/main-1/kustomization.yaml".to_string()),
+        "{files:?}"
+    );
+    assert!(
+        files.contains(&"argocd/kustomization.yaml".to_string()),
+        "{files:?}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("wrote {} files for 2 clusters", files.len())),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_topology_with_errors_exits_1_and_writes_nothing() {
+    let dir = temp_dir("errors");
+    let topo = root().join("tests/ui/multiple-five-mistakes.kdl");
+    let out = meshc(
+        &["build", topo.to_str().unwrap_or_default(), "-o", "out"],
+        &dir,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!dir.join("out").exists(), "an output directory was created");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("E0103") && stderr.contains("did you mean `gcp`?"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.trim_end().ends_with("error: 4 errors, 1 warning"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("\u{1b}["), "colour despite NO_COLOR");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn warnings_alone_exit_0() {
+    let dir = temp_dir("warn");
+    let topo = root().join("tests/ui/W0502-permissive-mtls.kdl");
+    let out = meshc(&["check", topo.to_str().unwrap_or_default()], &dir);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("warning: 1 warning"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn check_writes_nothing() {
+    let dir = temp_dir("check");
+    let topo = root().join("examples/full/topology.kdl");
+    let out = meshc(&["check", topo.to_str().unwrap_or_default()], &dir);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(files_under(&dir).is_empty());
+    assert!(
+        out.stdout.is_empty() && out.stderr.is_empty(),
+        "a clean check is silent"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn usage_and_io_errors_exit_2() {
+    let dir = temp_dir("usage");
+    assert_eq!(meshc(&["build"], &dir).status.code(), Some(2));
+    assert_eq!(meshc(&["frobnicate"], &dir).status.code(), Some(2));
+    let missing = meshc(&["check", "no-such-file.kdl"], &dir);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read no-such-file.kdl"));
+    // An output path that is a file cannot be written.
+    std::fs::write(dir.join("blocker"), "x").expect("write");
+    let topo = root().join("examples/single-cluster/topology.kdl");
+    let blocked = meshc(
+        &["build", topo.to_str().unwrap_or_default(), "-o", "blocker"],
+        &dir,
+    );
+    assert_eq!(blocked.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn colour_is_only_forced_on_request() {
+    let dir = temp_dir("colour");
+    let topo = root().join("tests/ui/W0502-permissive-mtls.kdl");
+    let out = Command::new(env!("CARGO_BIN_EXE_meshc"))
+        .args([
+            "--color",
+            "always",
+            "check",
+            topo.to_str().unwrap_or_default(),
+        ])
+        .current_dir(&dir)
+        .output()
+        .expect("run");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("\u{1b}["),
+        "--color always gives colour"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

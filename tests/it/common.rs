@@ -1,0 +1,67 @@
+//! Helpers shared by the integration tests.
+
+use std::path::{Path, PathBuf};
+
+use meshc::Compilation;
+use meshc::diag::render_human::{HumanStyle, render};
+use meshc::source::Sources;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Compiles one file, named in messages by its path relative to the repository.
+pub fn compile_path(path: &Path) -> (Sources, Compilation) {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let name = path
+        .strip_prefix(root())
+        .unwrap_or(path)
+        .to_string_lossy()
+        .replace('\\', "/");
+    compile_text(&name, &text)
+}
+
+pub fn compile_text(name: &str, text: &str) -> (Sources, Compilation) {
+    let mut sources = Sources::new();
+    sources.add(name, text);
+    let c = meshc::compile(&sources);
+    (sources, c)
+}
+
+/// Every diagnostic rendered as a user sees it (no colour), plus the summary line.
+pub fn rendered_diagnostics(sources: &Sources, c: &Compilation) -> String {
+    let mut out = String::new();
+    for d in &c.diagnostics {
+        out.push_str(&render(d, sources, HumanStyle::plain()));
+    }
+    if let Some(s) = meshc::diag::summary(&c.diagnostics) {
+        out.push_str(&s);
+        out.push('\n');
+    }
+    out
+}
+
+/// The examples, sorted: `examples/<name>/topology.kdl`.
+pub fn examples() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(root().join("examples"))
+        .expect("examples/")
+        .filter_map(|e| e.ok().map(|e| e.path().join("topology.kdl")))
+        .filter(|p| p.is_file())
+        .collect();
+    v.sort();
+    v
+}
+
+/// All output of a successful compilation; panics with the diagnostics otherwise.
+pub fn output_of(path: &Path) -> meshc::emit::Output {
+    let (sources, c) = compile_path(path);
+    match c.output {
+        Some(out) if !c.has_errors() => out,
+        _ => panic!(
+            "{} does not compile:\n{}",
+            path.display(),
+            rendered_diagnostics(&sources, &c)
+        ),
+    }
+}

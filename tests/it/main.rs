@@ -1,0 +1,8 @@
+//! The integration tests, in one binary (one link instead of one per file).
+
+mod cli;
+mod common;
+mod determinism;
+mod diagnostics;
+mod examples;
+mod yaml_safety;
