@@ -5,4 +5,5 @@ mod common;
 mod determinism;
 mod diagnostics;
 mod examples;
+mod models;
 mod yaml_safety;
