@@ -370,3 +370,76 @@ pub fn home_of(name: &str) -> Option<&'static str> {
     }
     walk(&DOCUMENT, name)
 }
+
+/// The node reference of `docs/language.md`, generated from this table.
+pub fn reference_markdown() -> std::string::String {
+    fn ty(t: ValueType) -> std::string::String {
+        match t {
+            ValueType::String => "string".to_string(),
+            ValueType::Name => "name (DNS-1123 label)".to_string(),
+            ValueType::Bool => "`#true` / `#false`".to_string(),
+            ValueType::Enum(words) => words
+                .iter()
+                .map(|w| format!("`{w}`"))
+                .collect::<Vec<_>>()
+                .join(" \\| "),
+        }
+    }
+    fn walk(
+        spec: &'static NodeSpec,
+        parent: &str,
+        out: &mut std::string::String,
+        seen: &mut Vec<&'static str>,
+    ) {
+        for c in spec.children {
+            if seen.contains(&c.name) {
+                continue;
+            }
+            seen.push(c.name);
+            out.push_str(&format!("### `{}`\n\n{}\n\n", c.name, c.doc));
+            let place = if parent.is_empty() {
+                "at the top level".to_string()
+            } else {
+                format!("inside `{parent}`")
+            };
+            let times = if c.repeatable {
+                "any number of times"
+            } else {
+                "at most once"
+            };
+            out.push_str(&format!("Appears {place}, {times}.\n\n"));
+            if !c.args.is_empty() || !c.props.is_empty() {
+                out.push_str("| entry | type | required | meaning |\n|---|---|---|---|\n");
+                for (i, a) in c.args.iter().enumerate() {
+                    out.push_str(&format!(
+                        "| argument {} `{}` | {} | {} | {} |\n",
+                        i + 1,
+                        a.name,
+                        ty(a.ty),
+                        if a.required { "yes" } else { "no" },
+                        a.doc
+                    ));
+                }
+                for p in c.props {
+                    out.push_str(&format!(
+                        "| `{}=` | {} | {} | {} |\n",
+                        p.name,
+                        ty(p.ty),
+                        if p.required { "yes" } else { "no" },
+                        p.doc
+                    ));
+                }
+                out.push('\n');
+            }
+            if !c.children.is_empty() {
+                let names: Vec<std::string::String> =
+                    c.children.iter().map(|k| format!("`{}`", k.name)).collect();
+                out.push_str(&format!("Children: {}.\n\n", names.join(", ")));
+            }
+            walk(c, c.name, out, seen);
+        }
+    }
+    let mut out = std::string::String::new();
+    walk(&DOCUMENT, "", &mut out, &mut Vec::new());
+    out
+}

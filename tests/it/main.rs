@@ -4,6 +4,7 @@ mod cli;
 mod common;
 mod determinism;
 mod diagnostics;
+mod docs;
 mod examples;
 mod models;
 mod yaml_safety;

@@ -13,7 +13,9 @@ struct Out {
 
 impl Out {
     fn of(example: &str) -> Out {
-        Out { out: output_of(&root().join(format!("examples/{example}/topology.kdl"))) }
+        Out {
+            out: output_of(&root().join(format!("examples/{example}/topology.kdl"))),
+        }
     }
 
     fn has(&self, path: &str) -> bool {
@@ -21,7 +23,10 @@ impl Out {
     }
 
     fn doc(&self, path: &str) -> Value {
-        let f = self.out.get(path).unwrap_or_else(|| panic!("no file {path}; files: {:#?}", self.paths()));
+        let f = self
+            .out
+            .get(path)
+            .unwrap_or_else(|| panic!("no file {path}; files: {:#?}", self.paths()));
         serde_saphyr::from_str(&f.contents).unwrap_or_else(|e| panic!("{path}: {e}"))
     }
 
@@ -30,7 +35,10 @@ impl Out {
     }
 
     fn under(&self, prefix: &str) -> Vec<&str> {
-        self.paths().into_iter().filter(|p| p.starts_with(prefix)).collect()
+        self.paths()
+            .into_iter()
+            .filter(|p| p.starts_with(prefix))
+            .collect()
     }
 
     /// Helm values of a release of `cluster`, from its Argo CD Application or Flux HelmRelease.
@@ -40,7 +48,9 @@ impl Out {
             return self.doc(&argo)["spec"]["source"]["helm"]["valuesObject"].clone();
         }
         let ns = self
-            .under(&format!("clusters/{cluster}/10-control-plane/helmrelease-{release}."))
+            .under(&format!(
+                "clusters/{cluster}/10-control-plane/helmrelease-{release}."
+            ))
             .first()
             .map(|p| p.to_string())
             .unwrap_or_else(|| panic!("{cluster}: no release {release}"));
@@ -48,8 +58,13 @@ impl Out {
     }
 
     fn has_release(&self, cluster: &str, release: &str) -> bool {
-        self.has(&format!("argocd/{cluster}/application-{cluster}-{release}.argocd.yaml"))
-            || !self.under(&format!("clusters/{cluster}/10-control-plane/helmrelease-{release}.")).is_empty()
+        self.has(&format!(
+            "argocd/{cluster}/application-{cluster}-{release}.argocd.yaml"
+        )) || !self
+            .under(&format!(
+                "clusters/{cluster}/10-control-plane/helmrelease-{release}."
+            ))
+            .is_empty()
     }
 
     fn mesh_file(&self, cluster: &str, name: &str) -> String {
@@ -61,53 +76,107 @@ impl Out {
 fn common_primary(o: &Out, mesh: &str, c: &str, net: Option<&str>, trust_domain: &str) {
     let v = o.values(c, "istiod");
     assert_eq!(v["global"]["meshID"], mesh, "{c}: meshID");
-    assert_eq!(v["global"]["multiCluster"]["clusterName"], c, "{c}: clusterName");
+    assert_eq!(
+        v["global"]["multiCluster"]["clusterName"], c,
+        "{c}: clusterName"
+    );
     match net {
         Some(n) => assert_eq!(v["global"]["network"], n, "{c}: network"),
         None => assert!(v["global"]["network"].is_null(), "{c}: network"),
     }
-    assert_eq!(v["meshConfig"]["trustDomain"], trust_domain, "{c}: trustDomain identical across the mesh");
-    assert!(o.has_release(c, "istio-base"), "{c}: base chart (CRDs, reader service account)");
-    let cacerts: Vec<&str> = o.under(&format!("clusters/{c}/00-prereqs/")).into_iter().filter(|p| p.contains("-cacerts.")).collect();
+    assert_eq!(
+        v["meshConfig"]["trustDomain"], trust_domain,
+        "{c}: trustDomain identical across the mesh"
+    );
+    assert!(
+        o.has_release(c, "istio-base"),
+        "{c}: base chart (CRDs, reader service account)"
+    );
+    let cacerts: Vec<&str> = o
+        .under(&format!("clusters/{c}/00-prereqs/"))
+        .into_iter()
+        .filter(|p| p.contains("-cacerts."))
+        .collect();
     assert_eq!(cacerts.len(), 1, "{c}: one trust source producing cacerts");
     let doc = o.doc(cacerts[0]);
-    let target = doc["spec"]["secretName"].as_str().or(doc["spec"]["target"]["name"].as_str());
-    assert_eq!(target, Some("cacerts"), "{c}: the trust source produces the cacerts secret");
+    let target = doc["spec"]["secretName"]
+        .as_str()
+        .or(doc["spec"]["target"]["name"].as_str());
+    assert_eq!(
+        target,
+        Some("cacerts"),
+        "{c}: the trust source produces the cacerts secret"
+    );
     for p in o.under(&format!("clusters/{c}/")) {
         let d = o.doc(p);
         let api = d["apiVersion"].as_str().unwrap_or("");
         if api.contains("istio.io") {
-            assert!(api == "networking.istio.io/v1" || api == "security.istio.io/v1", "{p}: {api} is not a v1 API");
+            assert!(
+                api == "networking.istio.io/v1" || api == "security.istio.io/v1",
+                "{p}: {api} is not a v1 API"
+            );
         }
     }
 }
 
 /// A remote secret in `c` for `peer`: name, namespace, label, annotation, data key, server.
 fn remote_secret(o: &Out, c: &str, ns: &str, peer: &str, server: &str) {
-    let d = o.doc(&o.mesh_file(c, &format!("externalsecret-istio-remote-secret-{peer}.{ns}.yaml")));
+    let d = o.doc(&o.mesh_file(
+        c,
+        &format!("externalsecret-istio-remote-secret-{peer}.{ns}.yaml"),
+    ));
     assert_eq!(d["metadata"]["namespace"], ns);
     let t = &d["spec"]["target"];
     assert_eq!(t["name"], format!("istio-remote-secret-{peer}"));
-    assert_eq!(t["template"]["engineVersion"], "v2", "templating metadata and data keys needs engine v2");
-    assert_eq!(t["template"]["metadata"]["labels"]["istio/multiCluster"], "true");
-    assert_eq!(t["template"]["metadata"]["annotations"]["networking.istio.io/cluster"], peer);
+    assert_eq!(
+        t["template"]["engineVersion"], "v2",
+        "templating metadata and data keys needs engine v2"
+    );
+    assert_eq!(
+        t["template"]["metadata"]["labels"]["istio/multiCluster"],
+        "true"
+    );
+    assert_eq!(
+        t["template"]["metadata"]["annotations"]["networking.istio.io/cluster"],
+        peer
+    );
     let data = t["template"]["data"].as_object().expect("template data");
-    assert_eq!(data.keys().collect::<Vec<_>>(), [peer], "{c}: the data key is the peer's cluster name");
+    assert_eq!(
+        data.keys().collect::<Vec<_>>(),
+        [peer],
+        "{c}: the data key is the peer's cluster name"
+    );
     let kubeconfig = data[peer].as_str().unwrap_or("");
-    assert!(kubeconfig.contains(&format!("server: {server}")), "{kubeconfig}");
-    assert!(kubeconfig.contains(&format!("current-context: {peer}")), "{kubeconfig}");
+    assert!(
+        kubeconfig.contains(&format!("server: {server}")),
+        "{kubeconfig}"
+    );
+    assert!(
+        kubeconfig.contains(&format!("current-context: {peer}")),
+        "{kubeconfig}"
+    );
     assert!(!kubeconfig.contains("token: ey"), "no literal token");
 }
 
 fn no_remote_secrets(o: &Out, c: &str) {
-    let found: Vec<&str> = o.under(&format!("clusters/{c}/")).into_iter().filter(|p| p.contains("istio-remote-secret-") && p.contains("externalsecret")).collect();
-    assert!(found.is_empty(), "{c} must hold no remote secrets: {found:?}");
+    let found: Vec<&str> = o
+        .under(&format!("clusters/{c}/"))
+        .into_iter()
+        .filter(|p| p.contains("istio-remote-secret-") && p.contains("externalsecret"))
+        .collect();
+    assert!(
+        found.is_empty(),
+        "{c} must hold no remote secrets: {found:?}"
+    );
 }
 
 fn eastwest(o: &Out, c: &str, net: &str) {
     let v = o.values(c, "istio-eastwestgateway");
     assert_eq!(v["name"], "istio-eastwestgateway");
-    assert_eq!(v["networkGateway"], net, "{c}: networkGateway (chart then exposes 15021/15443/15012/15017 and labels the network)");
+    assert_eq!(
+        v["networkGateway"], net,
+        "{c}: networkGateway (chart then exposes 15021/15443/15012/15017 and labels the network)"
+    );
 }
 
 fn cross_network_gateway(o: &Out, c: &str, ns: &str) {
@@ -125,18 +194,40 @@ fn cross_network_gateway(o: &Out, c: &str, ns: &str) {
 fn expose_istiod(o: &Out, c: &str) {
     let gw = o.doc(&o.mesh_file(c, "gateway-istiod-gateway.istio-system.yaml"));
     assert_eq!(gw["spec"]["selector"]["istio"], "eastwestgateway");
-    let ports: Vec<i64> = gw["spec"]["servers"].as_array().expect("servers").iter().map(|s| s["port"]["number"].as_i64().unwrap_or(0)).collect();
+    let ports: Vec<i64> = gw["spec"]["servers"]
+        .as_array()
+        .expect("servers")
+        .iter()
+        .map(|s| s["port"]["number"].as_i64().unwrap_or(0))
+        .collect();
     assert_eq!(ports, [15012, 15017]);
-    assert!(gw["spec"]["servers"].as_array().expect("servers").iter().all(|s| s["tls"]["mode"] == "PASSTHROUGH" && s["hosts"][0] == "*"));
+    assert!(
+        gw["spec"]["servers"]
+            .as_array()
+            .expect("servers")
+            .iter()
+            .all(|s| s["tls"]["mode"] == "PASSTHROUGH" && s["hosts"][0] == "*")
+    );
     let vs = o.doc(&o.mesh_file(c, "virtualservice-istiod-vs.istio-system.yaml"));
     assert_eq!(vs["spec"]["gateways"][0], "istiod-gateway");
     let routes: Vec<(i64, i64)> = vs["spec"]["tls"]
         .as_array()
         .expect("tls routes")
         .iter()
-        .map(|r| (r["match"][0]["port"].as_i64().unwrap_or(0), r["route"][0]["destination"]["port"]["number"].as_i64().unwrap_or(0)))
+        .map(|r| {
+            (
+                r["match"][0]["port"].as_i64().unwrap_or(0),
+                r["route"][0]["destination"]["port"]["number"]
+                    .as_i64()
+                    .unwrap_or(0),
+            )
+        })
         .collect();
-    assert_eq!(routes, [(15012, 15012), (15017, 443)], "15012→istiod:15012, 15017→istiod:443");
+    assert_eq!(
+        routes,
+        [(15012, 15012), (15017, 443)],
+        "15012→istiod:15012, 15017→istiod:443"
+    );
 }
 
 fn peer_authentication_strict(o: &Out, c: &str, ns: &str) {
@@ -156,26 +247,59 @@ fn remote_values(o: &Out, c: &str, net: &str, pilot: &str) {
     assert_eq!(v["profile"], "remote");
     assert_eq!(v["global"]["multiCluster"]["clusterName"], c);
     assert_eq!(v["global"]["network"], net);
-    assert_eq!(v["istiodRemote"]["injectionPath"], format!("/inject/cluster/{c}/net/{net}"));
-    assert_eq!(v["global"]["remotePilotAddress"], pilot, "an IP, since injectionPath is used");
+    assert_eq!(
+        v["istiodRemote"]["injectionPath"],
+        format!("/inject/cluster/{c}/net/{net}")
+    );
+    assert_eq!(
+        v["global"]["remotePilotAddress"], pilot,
+        "an IP, since injectionPath is used"
+    );
     assert!(pilot.parse::<std::net::IpAddr>().is_ok());
-    assert!(!o.has(&o.mesh_file(c, "gateway-cross-network-gateway.istio-system.yaml")), "{c}: no cross-network-gateway");
+    assert!(
+        !o.has(&o.mesh_file(c, "gateway-cross-network-gateway.istio-system.yaml")),
+        "{c}: no cross-network-gateway"
+    );
     // The reader token the primary's remote secret uses.
-    let token = o.doc(&o.mesh_file(c, "secret-istio-reader-service-account-istio-remote-secret-token.istio-system.yaml"));
+    let token = o.doc(&o.mesh_file(
+        c,
+        "secret-istio-reader-service-account-istio-remote-secret-token.istio-system.yaml",
+    ));
     assert_eq!(token["type"], "kubernetes.io/service-account-token");
-    assert_eq!(token["metadata"]["annotations"]["kubernetes.io/service-account.name"], "istio-reader-service-account");
+    assert_eq!(
+        token["metadata"]["annotations"]["kubernetes.io/service-account.name"],
+        "istio-reader-service-account"
+    );
 }
 
 #[test]
 fn checklist_9_2_multi_primary_same_network() {
     let o = Out::of("multi-primary");
-    for (c, peer, server) in [("east-1", "east-2", "https://east-2.k8s.acme.io:6443"), ("east-2", "east-1", "https://east-1.k8s.acme.io:6443")] {
+    for (c, peer, server) in [
+        ("east-1", "east-2", "https://east-2.k8s.acme.io:6443"),
+        ("east-2", "east-1", "https://east-1.k8s.acme.io:6443"),
+    ] {
         common_primary(&o, "prod", c, Some("flat"), "prod.acme.io");
-        assert!(!o.has_release(c, "istio-eastwestgateway"), "{c}: no east-west gateway");
-        assert!(!o.has(&o.mesh_file(c, "gateway-cross-network-gateway.istio-system.yaml")), "{c}: no cross-network-gateway");
-        assert!(system_namespace(&o, c, "istio-system")["labels"]["topology.istio.io/network"].is_null());
+        assert!(
+            !o.has_release(c, "istio-eastwestgateway"),
+            "{c}: no east-west gateway"
+        );
+        assert!(
+            !o.has(&o.mesh_file(c, "gateway-cross-network-gateway.istio-system.yaml")),
+            "{c}: no cross-network-gateway"
+        );
+        assert!(
+            system_namespace(&o, c, "istio-system")["labels"]["topology.istio.io/network"]
+                .is_null()
+        );
         remote_secret(&o, c, "istio-system", peer, server);
-        assert!(!o.has(&o.mesh_file(c, &format!("externalsecret-istio-remote-secret-{c}.istio-system.yaml"))), "no secret for itself");
+        assert!(
+            !o.has(&o.mesh_file(
+                c,
+                &format!("externalsecret-istio-remote-secret-{c}.istio-system.yaml")
+            )),
+            "no secret for itself"
+        );
         peer_authentication_strict(&o, c, "istio-system");
     }
 }
@@ -184,49 +308,98 @@ fn checklist_9_2_multi_primary_same_network() {
 fn checklist_9_3_primary_remote_same_network() {
     let o = Out::of("primary-remote");
     common_primary(&o, "prod", "main-1", Some("net1"), "prod.acme.io");
-    assert_eq!(o.values("main-1", "istiod")["global"]["externalIstiod"], true);
+    assert_eq!(
+        o.values("main-1", "istiod")["global"]["externalIstiod"],
+        true
+    );
     eastwest(&o, "main-1", "net1");
     expose_istiod(&o, "main-1");
-    remote_secret(&o, "main-1", "istio-system", "edge-1", "https://edge-1.k8s.acme.io:6443");
+    remote_secret(
+        &o,
+        "main-1",
+        "istio-system",
+        "edge-1",
+        "https://edge-1.k8s.acme.io:6443",
+    );
     peer_authentication_strict(&o, "main-1", "istio-system");
 
     let ns = system_namespace(&o, "edge-1", "istio-system");
-    assert_eq!(ns["annotations"]["topology.istio.io/controlPlaneClusters"], "main-1");
+    assert_eq!(
+        ns["annotations"]["topology.istio.io/controlPlaneClusters"],
+        "main-1"
+    );
     remote_values(&o, "edge-1", "net1", "34.1.2.3");
-    assert_eq!(o.values("edge-1", "istiod")["global"]["configCluster"], true, "the Helm guide's variant");
+    assert_eq!(
+        o.values("edge-1", "istiod")["global"]["configCluster"],
+        true,
+        "the Helm guide's variant"
+    );
     no_remote_secrets(&o, "edge-1");
-    assert!(!o.has_release("edge-1", "istio-eastwestgateway"), "one network: no east-west gateway on the remote");
-    assert!(o.under("clusters/edge-1/20-mesh/").iter().all(|p| !p.contains("peerauthentication")), "mesh config lives on the primary");
+    assert!(
+        !o.has_release("edge-1", "istio-eastwestgateway"),
+        "one network: no east-west gateway on the remote"
+    );
+    assert!(
+        o.under("clusters/edge-1/20-mesh/")
+            .iter()
+            .all(|p| !p.contains("peerauthentication")),
+        "mesh config lives on the primary"
+    );
 }
 
 #[test]
 fn checklist_9_4_multi_primary_multi_network() {
     let o = Out::of("multi-primary-multi-network");
     for (c, net, peer) in [("c1", "east", "c2"), ("c2", "west", "c1")] {
-        assert_eq!(system_namespace(&o, c, "istio-system")["labels"]["topology.istio.io/network"], net);
+        assert_eq!(
+            system_namespace(&o, c, "istio-system")["labels"]["topology.istio.io/network"],
+            net
+        );
         common_primary(&o, "prod", c, Some(net), "prod.acme.io");
         eastwest(&o, c, net);
         cross_network_gateway(&o, c, "istio-system");
-        remote_secret(&o, c, "istio-system", peer, &format!("https://{peer}.k8s.acme.io:6443"));
+        remote_secret(
+            &o,
+            c,
+            "istio-system",
+            peer,
+            &format!("https://{peer}.k8s.acme.io:6443"),
+        );
     }
 }
 
 #[test]
 fn checklist_9_5_primary_remote_multi_network() {
     let o = Out::of("primary-remote-multi-network");
-    assert_eq!(system_namespace(&o, "c1", "istio-system")["labels"]["topology.istio.io/network"], "net1");
+    assert_eq!(
+        system_namespace(&o, "c1", "istio-system")["labels"]["topology.istio.io/network"],
+        "net1"
+    );
     common_primary(&o, "prod", "c1", Some("net1"), "prod.acme.io");
     assert_eq!(o.values("c1", "istiod")["global"]["externalIstiod"], true);
-    assert_eq!(o.values("c1", "istiod")["meshConfig"]["defaultConfig"]["proxyMetadata"]["ISTIO_META_DNS_CAPTURE"], "true", "a string");
+    assert_eq!(
+        o.values("c1", "istiod")["meshConfig"]["defaultConfig"]["proxyMetadata"]["ISTIO_META_DNS_CAPTURE"],
+        "true",
+        "a string"
+    );
     assert!(o.values("c1", "istiod")["meshConfig"]["defaultConfig"]["proxyMetadata"]["ISTIO_META_DNS_AUTO_ALLOCATE"].is_null(), "not on >= 1.25");
     eastwest(&o, "c1", "net1");
     expose_istiod(&o, "c1");
     cross_network_gateway(&o, "c1", "istio-system");
-    remote_secret(&o, "c1", "istio-system", "c2", "https://c2.k8s.acme.io:6443");
+    remote_secret(
+        &o,
+        "c1",
+        "istio-system",
+        "c2",
+        "https://c2.k8s.acme.io:6443",
+    );
 
     let ns = system_namespace(&o, "c2", "istio-system");
     assert_eq!(ns["labels"]["topology.istio.io/network"], "net2");
-    assert_eq!(ns["annotations"]["topology.istio.io/controlPlaneClusters"], "c1");
+    assert_eq!(
+        ns["annotations"]["topology.istio.io/controlPlaneClusters"],
+        "c1"
+    );
     remote_values(&o, "c2", "net2", "34.1.2.3");
     eastwest(&o, "c2", "net2");
     no_remote_secrets(&o, "c2");
@@ -238,27 +411,59 @@ fn checklist_9_6_external_control_plane() {
     // The external cluster: istiod for the mesh in external-istiod.
     let v = o.values("cp", "istiod-external");
     assert_eq!(v["global"]["istioNamespace"], "external-istiod");
-    assert_eq!(v["global"]["multiCluster"]["clusterName"], "config-1", "CLUSTER_ID is the config cluster");
+    assert_eq!(
+        v["global"]["multiCluster"]["clusterName"], "config-1",
+        "CLUSTER_ID is the config cluster"
+    );
     assert_eq!(v["global"]["externalIstiod"], true, "EXTERNAL_ISTIOD=true");
     assert_eq!(v["global"]["caAddress"], "35.10.0.1:15012");
     assert_eq!(v["global"]["operatorManageWebhooks"], true);
-    assert_eq!(v["meshConfig"]["defaultConfig"]["discoveryAddress"], "35.10.0.1:15012");
+    assert_eq!(
+        v["meshConfig"]["defaultConfig"]["discoveryAddress"],
+        "35.10.0.1:15012"
+    );
     assert_eq!(v["meshConfig"]["rootNamespace"], "external-istiod");
     assert_eq!(v["env"]["SHARED_MESH_CONFIG"], "istio");
     assert_eq!(v["env"]["LOCAL_CLUSTER_SECRET_WATCHER"], "true");
-    assert!(v["env"]["CLUSTER_ID"].is_null(), "the chart sets CLUSTER_ID from clusterName; a second entry would duplicate it");
+    assert!(
+        v["env"]["CLUSTER_ID"].is_null(),
+        "the chart sets CLUSTER_ID from clusterName; a second entry would duplicate it"
+    );
     let app = o.doc("argocd/cp/application-cp-istiod-external.argocd.yaml");
     assert_eq!(app["spec"]["destination"]["namespace"], "external-istiod");
     assert_eq!(app["spec"]["source"]["helm"]["releaseName"], "istiod");
-    let kubeconfig = o.doc(&o.mesh_file("cp", "externalsecret-istio-kubeconfig.external-istiod.yaml"));
+    let kubeconfig =
+        o.doc(&o.mesh_file("cp", "externalsecret-istio-kubeconfig.external-istiod.yaml"));
     assert_eq!(kubeconfig["spec"]["target"]["name"], "istio-kubeconfig");
-    assert!(kubeconfig["spec"]["target"]["template"]["data"]["config"].is_string(), "key `config`");
-    remote_secret(&o, "cp", "external-istiod", "edge-1", "https://edge-1.k8s.acme.io:6443");
+    assert!(
+        kubeconfig["spec"]["target"]["template"]["data"]["config"].is_string(),
+        "key `config`"
+    );
+    remote_secret(
+        &o,
+        "cp",
+        "external-istiod",
+        "edge-1",
+        "https://edge-1.k8s.acme.io:6443",
+    );
     let gw = o.doc(&o.mesh_file("cp", "gateway-external-istiod-gw.external-istiod.yaml"));
-    let ports: Vec<i64> = gw["spec"]["servers"].as_array().expect("servers").iter().map(|s| s["port"]["number"].as_i64().unwrap_or(0)).collect();
+    let ports: Vec<i64> = gw["spec"]["servers"]
+        .as_array()
+        .expect("servers")
+        .iter()
+        .map(|s| s["port"]["number"].as_i64().unwrap_or(0))
+        .collect();
     assert_eq!(ports, [15012, 15017]);
-    assert!(o.has(&o.mesh_file("cp", "virtualservice-external-istiod-vs.external-istiod.yaml")));
-    assert!(o.under("clusters/cp/").iter().any(|p| p.ends_with("certificate-cacerts.external-istiod.yaml")), "istiod's CA in external-istiod");
+    assert!(o.has(&o.mesh_file(
+        "cp",
+        "virtualservice-external-istiod-vs.external-istiod.yaml"
+    )));
+    assert!(
+        o.under("clusters/cp/")
+            .iter()
+            .any(|p| p.ends_with("certificate-cacerts.external-istiod.yaml")),
+        "istiod's CA in external-istiod"
+    );
 
     // The config cluster.
     let v = o.values("config-1", "istiod");
@@ -266,16 +471,28 @@ fn checklist_9_6_external_control_plane() {
     assert_eq!(v["global"]["configCluster"], true);
     assert_eq!(v["pilot"]["configMap"], true);
     assert_eq!(v["global"]["istioNamespace"], "external-istiod");
-    assert_eq!(v["istiodRemote"]["injectionPath"], "/inject/cluster/config-1/net/net1", "the guide's IP-address variant");
-    assert_eq!(o.doc("argocd/config-1/application-config-1-istiod.argocd.yaml")["spec"]["destination"]["namespace"], "external-istiod");
+    assert_eq!(
+        v["istiodRemote"]["injectionPath"], "/inject/cluster/config-1/net/net1",
+        "the guide's IP-address variant"
+    );
+    assert_eq!(
+        o.doc("argocd/config-1/application-config-1-istiod.argocd.yaml")["spec"]["destination"]["namespace"],
+        "external-istiod"
+    );
     cross_network_gateway(&o, "config-1", "external-istiod");
 
     // A further remote on another network.
     let ns = system_namespace(&o, "edge-1", "external-istiod");
-    assert_eq!(ns["annotations"]["topology.istio.io/controlPlaneClusters"], "config-1");
+    assert_eq!(
+        ns["annotations"]["topology.istio.io/controlPlaneClusters"],
+        "config-1"
+    );
     assert_eq!(ns["labels"]["topology.istio.io/network"], "net2");
     let v = o.values("edge-1", "istiod");
-    assert_eq!(v["istiodRemote"]["injectionPath"], "/inject/cluster/edge-1/net/net2");
+    assert_eq!(
+        v["istiodRemote"]["injectionPath"],
+        "/inject/cluster/edge-1/net/net2"
+    );
     assert!(v["global"]["configCluster"].is_null());
     eastwest(&o, "edge-1", "net2");
     no_remote_secrets(&o, "edge-1");
@@ -286,31 +503,84 @@ fn checklist_9_8_gitops_packaging() {
     // Argo CD: waves in the order namespace → trust → base → istiod → gateway → mesh config.
     let o = Out::of("primary-remote");
     let wave = |app: &str| -> i64 {
-        o.doc(&format!("argocd/main-1/application-main-1-{app}.argocd.yaml"))["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"]
+        o.doc(&format!(
+            "argocd/main-1/application-main-1-{app}.argocd.yaml"
+        ))["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"]
             .as_str()
             .and_then(|s| s.parse().ok())
             .unwrap_or(i64::MIN)
     };
-    let waves: Vec<i64> = ["prereqs", "istio-base", "istiod", "istio-eastwestgateway", "mesh"].iter().map(|a| wave(a)).collect();
+    let waves: Vec<i64> = [
+        "prereqs",
+        "istio-base",
+        "istiod",
+        "istio-eastwestgateway",
+        "mesh",
+    ]
+    .iter()
+    .map(|a| wave(a))
+    .collect();
     assert!(waves.windows(2).all(|w| w[0] < w[1]), "waves {waves:?}");
     let istiod = o.doc("argocd/main-1/application-main-1-istiod.argocd.yaml");
-    assert_eq!(istiod["spec"]["source"]["repoURL"], "https://blob.istio.io/istio-release/charts", "post-1.31 chart hosting");
+    assert_eq!(
+        istiod["spec"]["source"]["repoURL"], "https://blob.istio.io/istio-release/charts",
+        "post-1.31 chart hosting"
+    );
     assert_eq!(istiod["spec"]["source"]["targetRevision"], "1.28.2");
     let ignored = serde_json::to_string(&istiod["spec"]["ignoreDifferences"]).unwrap_or_default();
-    assert!(ignored.contains("MutatingWebhookConfiguration") && ignored.contains(".webhooks[]?.clientConfig.caBundle"));
-    assert!(ignored.contains("ValidatingWebhookConfiguration") && ignored.contains(".webhooks[]?.failurePolicy"));
+    assert!(
+        ignored.contains("MutatingWebhookConfiguration")
+            && ignored.contains(".webhooks[]?.clientConfig.caBundle")
+    );
+    assert!(
+        ignored.contains("ValidatingWebhookConfiguration")
+            && ignored.contains(".webhooks[]?.failurePolicy")
+    );
     // Inside the mesh layer, remote secrets come after the Istio resources.
-    let mesh_wave = |p: &str| o.doc(p)["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"].as_str().unwrap_or("").to_string();
-    assert!(mesh_wave("clusters/main-1/20-mesh/gateway-istiod-gateway.istio-system.yaml") < mesh_wave("clusters/main-1/20-mesh/externalsecret-istio-remote-secret-edge-1.istio-system.yaml"));
+    let mesh_wave = |p: &str| {
+        o.doc(p)["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    assert!(
+        mesh_wave("clusters/main-1/20-mesh/gateway-istiod-gateway.istio-system.yaml")
+            < mesh_wave(
+                "clusters/main-1/20-mesh/externalsecret-istio-remote-secret-edge-1.istio-system.yaml"
+            )
+    );
 
     // Flux: layers chained with dependsOn; releases chained base → istiod → gateway.
     let o = Out::of("primary-remote-multi-network");
-    let depends = |p: &str| o.doc(p)["spec"]["dependsOn"][0]["name"].as_str().unwrap_or("").to_string();
-    assert_eq!(depends("flux/c1/kustomization-istio-control-plane.flux-system.yaml"), "istio-prereqs");
-    assert_eq!(depends("flux/c1/kustomization-istio-mesh.flux-system.yaml"), "istio-control-plane");
-    assert_eq!(depends("clusters/c1/10-control-plane/helmrelease-istiod.istio-system.yaml"), "istio-base");
-    assert_eq!(depends("clusters/c1/10-control-plane/helmrelease-istio-eastwestgateway.istio-system.yaml"), "istiod");
+    let depends = |p: &str| {
+        o.doc(p)["spec"]["dependsOn"][0]["name"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(
+        depends("flux/c1/kustomization-istio-control-plane.flux-system.yaml"),
+        "istio-prereqs"
+    );
+    assert_eq!(
+        depends("flux/c1/kustomization-istio-mesh.flux-system.yaml"),
+        "istio-control-plane"
+    );
+    assert_eq!(
+        depends("clusters/c1/10-control-plane/helmrelease-istiod.istio-system.yaml"),
+        "istio-base"
+    );
+    assert_eq!(
+        depends("clusters/c1/10-control-plane/helmrelease-istio-eastwestgateway.istio-system.yaml"),
+        "istiod"
+    );
     let repo = o.doc("clusters/c1/10-control-plane/helmrepository-istio.istio-system.yaml");
-    assert_eq!(repo["spec"]["url"], "https://blob.istio.io/istio-release/charts");
-    assert_eq!(o.doc("flux/c1/kustomization-istio-mesh.flux-system.yaml")["spec"]["path"], "./rendered/clusters/c1/20-mesh");
+    assert_eq!(
+        repo["spec"]["url"],
+        "https://blob.istio.io/istio-release/charts"
+    );
+    assert_eq!(
+        o.doc("flux/c1/kustomization-istio-mesh.flux-system.yaml")["spec"]["path"],
+        "./rendered/clusters/c1/20-mesh"
+    );
 }
