@@ -5,7 +5,7 @@
 
 use granit_parser::{Event, Parser, ScalarStyle};
 
-use crate::common::{compile_text, examples, output_of};
+use crate::common::{examples, output_of, root};
 
 #[derive(Debug, PartialEq)]
 enum Kind {
@@ -204,28 +204,7 @@ fn every_plain_scalar_in_every_example_output_reads_the_same_in_yaml_1_1() {
 /// out quoted wherever they are written, in keys as well as values.
 #[test]
 fn yaml_1_1_words_as_names_are_quoted() {
-    let topology = r#"
-istio version="1.28.2"
-gitops flux
-secrets external-secrets store=yes prefix="y/"
-mesh off {
-    trust-domain "on.example"
-    ca cert-manager issuer=n
-    network on
-    network off
-    cluster no network=on {
-        control-plane primary
-        api-server "https://no.example:6443"
-        east-west-address "10.0.0.1"
-    }
-    cluster yes network=off {
-        control-plane remote primary=no
-        api-server "https://yes.example:6443"
-    }
-}
-"#;
-    let (_, c) = compile_text("tricky.kdl", topology);
-    let out = c.output.expect("the tricky topology compiles");
+    let out = output_of(&root().join("tests/fixtures/yaml-1-1-names.kdl"));
     let mut seen_network = false;
     let mut seen_cluster = false;
     for f in &out.files {

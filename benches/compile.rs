@@ -1,0 +1,89 @@
+//! `cargo bench`: compiles generated topologies of many clusters and reports the time of
+//! each phase (best of several runs). A benchmark, not a test: it asserts nothing about
+//! time, so it cannot flake; read its numbers.
+//!
+//! Shapes: many meshes of ten multi-network primaries each (hundreds of clusters, the
+//! common large estate), and one mesh of many primaries (remote secrets grow as n²).
+
+use std::time::{Duration, Instant};
+
+use meshc::source::Sources;
+
+/// `meshes` meshes of `per_mesh` clusters, on `per_mesh / 2` networks, each mesh with a
+/// remote cluster served by its first primary.
+fn topology(meshes: usize, per_mesh: usize) -> String {
+    let mut s = String::from(
+        "istio version=\"1.28.2\"\ngitops argocd repo=\"https://github.com/acme/mesh-rendered.git\" revision=main path=rendered\nsecrets external-secrets store=vault prefix=\"mesh/\"\n",
+    );
+    for m in 0..meshes {
+        s.push_str(&format!("mesh m{m} {{\n    trust-domain \"m{m}.acme.io\"\n    dns-proxy #true\n    ca cert-manager issuer=root\n"));
+        let nets = (per_mesh / 2).max(1);
+        for n in 0..nets {
+            s.push_str(&format!("    network n{n}\n"));
+        }
+        for c in 0..per_mesh {
+            let cp = if c == per_mesh - 1 && c > 0 {
+                format!("remote primary=m{m}-c0")
+            } else {
+                "primary".to_string()
+            };
+            s.push_str(&format!(
+                "    cluster m{m}-c{c} network=n{} region=r{} {{\n        control-plane {cp}\n        api-server \"https://m{m}-c{c}.k8s.acme.io:6443\"\n        east-west-address \"10.{}.{}.1\"\n    }}\n",
+                c % nets,
+                c % 4,
+                m % 250,
+                c % 250
+            ));
+        }
+        s.push_str("    namespace shop\n    namespace billing\n}\n");
+    }
+    s
+}
+
+fn best<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
+    let mut best = Duration::MAX;
+    let mut last = None;
+    for _ in 0..runs {
+        let t = Instant::now();
+        let v = f();
+        best = best.min(t.elapsed());
+        last = Some(v);
+    }
+    (best, last.expect("runs > 0"))
+}
+
+fn bench(label: &str, meshes: usize, per_mesh: usize) {
+    let text = topology(meshes, per_mesh);
+    let mut sources = Sources::new();
+    let id = sources.add("bench.kdl", text.clone());
+    let file = sources.get(id);
+    let (parse, (doc, _)) = best(5, || meshc::syntax::parse(file));
+    let doc = doc.expect("generated topology parses");
+    let docs = [(id, &doc)];
+    let (lower, (ast, _)) = best(5, || meshc::lower::lower(&docs));
+    let (check, (model, diags)) = best(5, || meshc::check::check(&ast));
+    assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
+    let model = model.expect("model");
+    let (render, rendered) = best(5, || meshc::render::render(&model));
+    let (emit, out) = best(5, || meshc::emit::emit(&model, &rendered, &sources));
+    let bytes: usize = out.files.iter().map(|f| f.contents.len()).sum();
+    let beyond = lower + check + render + emit;
+    println!(
+        "{label:<34} {:>4} clusters {:>6} files {:>6.1} MB | parse {:>8.1?} | lower {:>7.1?} check {:>7.1?} render {:>7.1?} emit {:>8.1?} | beyond parsing {:>8.1?}",
+        meshes * per_mesh,
+        out.files.len(),
+        bytes as f64 / 1e6,
+        parse,
+        lower,
+        check,
+        render,
+        emit,
+        beyond
+    );
+}
+
+fn main() {
+    bench("30 meshes x 10 clusters", 30, 10);
+    bench("100 meshes x 5 clusters", 100, 5);
+    bench("1 mesh x 100 primaries", 1, 100);
+}
