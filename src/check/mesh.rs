@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 
 use crate::ast::{self, CaSource, ControlPlaneModel, IssuerKind, Mtls};
-use crate::diag::{Code, Diagnostic, suggest};
+use crate::diag::{Code, Diagnostic};
 use crate::model::{Ca, Cluster, Mesh, Namespace, Role};
 use crate::source::Span;
 
@@ -128,19 +128,21 @@ fn cluster(
     let network = match &c.network {
         Some(n) => {
             if !networks.contains(&n.value) {
-                let mut d = Diagnostic::new(
-                    Code::UnknownReference,
-                    format!(
-                        "cluster `{}` is on network `{}`, which mesh `{}` does not declare",
-                        c.name.value, n.value, m.name.value
+                diags.push(
+                    Diagnostic::new(
+                        Code::UnknownReference,
+                        format!(
+                            "cluster `{}` is on network `{}`, which mesh `{}` does not declare",
+                            c.name.value, n.value, m.name.value
+                        ),
+                    )
+                    .primary(n.span, "unknown network")
+                    .suggest_or(
+                        &n.value,
+                        networks.iter().map(String::as_str),
+                        format!("declare it in the mesh: `network {}`", n.value),
                     ),
-                )
-                .primary(n.span, "unknown network");
-                d = match suggest(&n.value, networks.iter().map(String::as_str)) {
-                    Some(s) => d.help(format!("did you mean `{s}`?")),
-                    None => d.help(format!("declare it in the mesh: `network {}`", n.value)),
-                };
-                diags.push(d);
+                );
             }
             Some(n.value.clone())
         }
@@ -293,19 +295,21 @@ fn control_planes(m: &ast::Mesh, mesh: &mut Mesh, diags: &mut Vec<Diagnostic>) {
             continue;
         };
         let Some(j) = names.iter().position(|n| *n == primary.value) else {
-            let mut d = Diagnostic::new(
-                Code::UnknownReference,
-                format!(
-                    "remote cluster `{}` names `{}`, which is not a cluster of mesh `{}`",
-                    c.name.value, primary.value, m.name.value
+            diags.push(
+                Diagnostic::new(
+                    Code::UnknownReference,
+                    format!(
+                        "remote cluster `{}` names `{}`, which is not a cluster of mesh `{}`",
+                        c.name.value, primary.value, m.name.value
+                    ),
+                )
+                .primary(primary.span, "unknown cluster")
+                .suggest_or(
+                    &primary.value,
+                    names.iter().copied(),
+                    primary_help(m, i),
                 ),
-            )
-            .primary(primary.span, "unknown cluster");
-            d = match suggest(&primary.value, names.iter().copied()) {
-                Some(s) => d.help(format!("did you mean `{s}`?")),
-                None => d.help(primary_help(m, i)),
-            };
-            diags.push(d);
+            );
             continue;
         };
         let target = &m.clusters[j];

@@ -62,6 +62,19 @@ impl Diagnostic {
         self
     }
 
+    /// Adds "did you mean `x`?" when a candidate is close to `name`, else `fallback`.
+    pub fn suggest_or<'a>(
+        self,
+        name: &str,
+        candidates: impl IntoIterator<Item = &'a str>,
+        fallback: impl Into<String>,
+    ) -> Diagnostic {
+        match suggest(name, candidates) {
+            Some(s) => self.help(format!("did you mean `{s}`?")),
+            None => self.help(fallback),
+        }
+    }
+
     pub fn primary_span(&self) -> Option<Span> {
         self.labels
             .iter()

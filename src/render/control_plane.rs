@@ -369,22 +369,11 @@ fn expose_external_istiod(cx: &mut Cx, addr: &str, is_ip: bool) {
     let host = format!("istiod.{EXTERNAL_ISTIOD_NS}.svc.cluster.local");
     let origin = cx.cluster_origin("east-west-address");
     let (gw_spec, vs_spec) = if is_ip {
-        let server = |name: &str, port: u16| {
-            json!({
-                "port": { "number": port, "name": name, "protocol": "TLS" },
-                "tls": { "mode": "PASSTHROUGH" },
-                "hosts": ["*"]
-            })
-        };
-        let route = |port: u16, target: u16| {
-            json!({
-                "match": [{ "port": port, "sniHosts": ["*"] }],
-                "route": [{ "destination": { "host": host, "port": { "number": target } } }]
-            })
-        };
-        (
-            json!({ "selector": { "istio": "ingressgateway" }, "servers": [server("tls-xds", 15012), server("tls-webhook", 15017)] }),
-            json!({ "hosts": ["*"], "gateways": ["external-istiod-gw"], "tls": [route(15012, 15012), route(15017, 443)] }),
+        passthrough(
+            "ingressgateway",
+            "external-istiod-gw",
+            &host,
+            ["tls-xds", "tls-webhook"],
         )
     } else {
         let credential = external_tls_secret(cx);
@@ -477,7 +466,32 @@ fn mesh_config(cx: &mut Cx) {
 /// `istiod-gateway` and `istiod-vs`: remotes reach this primary's istiod (xDS on 15012,
 /// webhooks on 15017) through its east-west gateway.
 fn expose_istiod(cx: &mut Cx) {
-    let host = "istiod.istio-system.svc.cluster.local";
+    let (gw_spec, vs_spec) = passthrough(
+        EASTWEST_SELECTOR,
+        "istiod-gateway",
+        "istiod.istio-system.svc.cluster.local",
+        ["tls-istiod", "tls-istiodwebhook"],
+    );
+    let gw = json!({
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "Gateway",
+        "metadata": metadata("istiod-gateway", Some(ISTIO_SYSTEM)),
+        "spec": gw_spec
+    });
+    let vs = json!({
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "VirtualService",
+        "metadata": metadata("istiod-vs", Some(ISTIO_SYSTEM)),
+        "spec": vs_spec
+    });
+    let origin = cx.cluster_origin("east-west-address");
+    cx.push(Place::Layer(Layer::Mesh), 0, gw, origin.clone());
+    cx.push(Place::Layer(Layer::Mesh), 0, vs, origin);
+}
+
+/// Gateway and VirtualService specs that pass TLS on 15012 (xDS, CA) and 15017 (webhooks)
+/// through a gateway to istiod at `host` (ports 15012 and 443), routed by port.
+fn passthrough(selector: &str, gateway: &str, host: &str, names: [&str; 2]) -> (Value, Value) {
     let server = |name: &str, port: u16| {
         json!({
             "port": { "number": port, "name": name, "protocol": "TLS" },
@@ -491,26 +505,8 @@ fn expose_istiod(cx: &mut Cx) {
             "route": [{ "destination": { "host": host, "port": { "number": target } } }]
         })
     };
-    let gw = json!({
-        "apiVersion": "networking.istio.io/v1",
-        "kind": "Gateway",
-        "metadata": metadata("istiod-gateway", Some(ISTIO_SYSTEM)),
-        "spec": {
-            "selector": { "istio": EASTWEST_SELECTOR },
-            "servers": [server("tls-istiod", 15012), server("tls-istiodwebhook", 15017)]
-        }
-    });
-    let vs = json!({
-        "apiVersion": "networking.istio.io/v1",
-        "kind": "VirtualService",
-        "metadata": metadata("istiod-vs", Some(ISTIO_SYSTEM)),
-        "spec": {
-            "hosts": ["*"],
-            "gateways": ["istiod-gateway"],
-            "tls": [route(15012, 15012), route(15017, 443)]
-        }
-    });
-    let origin = cx.cluster_origin("east-west-address");
-    cx.push(Place::Layer(Layer::Mesh), 0, gw, origin.clone());
-    cx.push(Place::Layer(Layer::Mesh), 0, vs, origin);
+    (
+        json!({ "selector": { "istio": selector }, "servers": [server(names[0], 15012), server(names[1], 15017)] }),
+        json!({ "hosts": ["*"], "gateways": [gateway], "tls": [route(15012, 15012), route(15017, 443)] }),
+    )
 }
