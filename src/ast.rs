@@ -111,6 +111,11 @@ pub struct Mesh {
     pub networks: Vec<Spanned<String>>,
     pub clusters: Vec<Cluster>,
     pub namespaces: Vec<Namespace>,
+    pub trust_bundle: Option<Spanned<String>>,
+    pub services: Vec<Service>,
+    pub externals: Vec<External>,
+    pub ingresses: Vec<Ingress>,
+    pub telemetry: Option<Telemetry>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,4 +151,158 @@ pub struct Namespace {
     pub node: Span,
     pub name: Spanned<String>,
     pub injection: Option<Spanned<bool>>,
+}
+
+#[derive(Debug)]
+pub struct Port {
+    pub node: Span,
+    pub name: Spanned<String>,
+    pub number: Spanned<i64>,
+    pub target_port: Option<Spanned<i64>>,
+}
+
+#[derive(Debug)]
+pub struct Deploy {
+    pub node: Span,
+    pub cluster: Spanned<String>,
+    pub version: Option<Spanned<String>>,
+    pub replicas: Option<Spanned<i64>>,
+    pub image: Option<Spanned<String>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeaderMatch {
+    Exact,
+    Prefix,
+    Regex,
+}
+
+#[derive(Debug)]
+pub struct Match {
+    pub node: Span,
+    pub header: Option<Spanned<String>>,
+    pub value: Option<(HeaderMatch, Spanned<String>)>,
+    pub source_cluster: Option<Spanned<String>>,
+    pub version: Option<Spanned<String>>,
+    pub cluster: Option<Spanned<String>>,
+}
+
+#[derive(Debug)]
+pub struct Retries {
+    pub node: Span,
+    pub attempts: Spanned<i64>,
+    pub per_try_timeout: Option<Spanned<String>>,
+    pub on: Option<Spanned<String>>,
+}
+
+/// `weight v1=90 v2=10`: each version with its weight.
+#[derive(Debug)]
+pub struct Weights {
+    pub node: Span,
+    pub split: Vec<(Spanned<String>, Spanned<i64>)>,
+}
+
+#[derive(Debug)]
+pub struct Route {
+    pub node: Span,
+    pub matches: Vec<Match>,
+    pub weights: Option<Weights>,
+    pub timeout: Option<Spanned<String>>,
+    pub retries: Option<Retries>,
+}
+
+#[derive(Debug)]
+pub struct Failover {
+    pub node: Span,
+    pub from: Spanned<String>,
+    pub to: Spanned<String>,
+}
+
+#[derive(Debug)]
+pub struct OutlierDetection {
+    pub node: Span,
+    pub consecutive_5xx: Option<Spanned<i64>>,
+    pub interval: Option<Spanned<String>>,
+    pub base_ejection: Option<Spanned<String>>,
+    pub max_ejection_percent: Option<Spanned<i64>>,
+}
+
+#[derive(Debug)]
+pub struct ConnectionPool {
+    pub node: Span,
+    pub max_connections: Option<Spanned<i64>>,
+    pub max_pending_requests: Option<Spanned<i64>>,
+    pub max_requests: Option<Spanned<i64>>,
+    pub max_retries: Option<Spanned<i64>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Balancer {
+    RoundRobin,
+    LeastRequest,
+    Random,
+    ConsistentHash,
+}
+
+#[derive(Debug)]
+pub struct LoadBalancer {
+    pub node: Span,
+    pub algorithm: Spanned<Balancer>,
+    pub header: Option<Spanned<String>>,
+}
+
+#[derive(Debug)]
+pub struct Service {
+    pub node: Span,
+    pub name: Spanned<String>,
+    pub namespace: Option<Spanned<String>>,
+    pub cluster_local: Option<Spanned<bool>>,
+    pub ports: Vec<Port>,
+    pub deploys: Vec<Deploy>,
+    pub route: Option<Route>,
+    pub failovers: Vec<Failover>,
+    pub outlier_detection: Option<OutlierDetection>,
+    pub connection_pool: Option<ConnectionPool>,
+    pub load_balancer: Option<LoadBalancer>,
+    pub exports: Vec<Spanned<String>>,
+}
+
+#[derive(Debug)]
+pub struct External {
+    pub node: Span,
+    pub name: Spanned<String>,
+    pub host: Option<Spanned<String>>,
+    pub port: Option<Spanned<i64>>,
+    pub protocol: Option<Spanned<String>>,
+}
+
+#[derive(Debug)]
+pub struct IngressHost {
+    pub host: Spanned<String>,
+    pub tls_secret: Option<Spanned<String>>,
+}
+
+#[derive(Debug)]
+pub struct IngressRoute {
+    pub node: Span,
+    pub prefix: Spanned<String>,
+    pub service: Option<Spanned<String>>,
+    pub port: Option<Spanned<i64>>,
+}
+
+#[derive(Debug)]
+pub struct Ingress {
+    pub node: Span,
+    pub name: Spanned<String>,
+    pub cluster: Option<Spanned<String>>,
+    pub hosts: Vec<IngressHost>,
+    pub routes: Vec<IngressRoute>,
+}
+
+#[derive(Debug)]
+pub struct Telemetry {
+    pub node: Span,
+    pub access_log: Option<Spanned<bool>>,
+    pub tracing_sampling: Option<Spanned<f64>>,
+    pub tracing_endpoint: Option<Spanned<String>>,
 }

@@ -2,7 +2,7 @@
 //! holds. Rendering reads only this. References are indices, defaults are filled in, and
 //! each entity keeps the span of its declaration so rendered objects can name their source.
 
-use crate::ast::{GitopsTool, IssuerKind, Mtls, StoreKind};
+use crate::ast::{Balancer, GitopsTool, HeaderMatch, IssuerKind, Mtls, StoreKind};
 use crate::source::Span;
 
 #[derive(Debug)]
@@ -104,6 +104,12 @@ pub struct Mesh {
     pub networks: Vec<String>,
     pub clusters: Vec<Cluster>,
     pub namespaces: Vec<Namespace>,
+    /// SPIFFE bundle endpoint of the mesh, for meshes it federates with.
+    pub trust_bundle: Option<String>,
+    pub services: Vec<Service>,
+    pub externals: Vec<External>,
+    pub ingresses: Vec<Ingress>,
+    pub telemetry: Option<Telemetry>,
 }
 
 #[derive(Debug)]
@@ -229,12 +235,260 @@ impl Mesh {
         let c = &self.clusters[i];
         match c.role {
             Role::External => false,
-            Role::Primary => self.multi_network() || self.remotes_of(i).next().is_some(),
-            Role::Remote { .. } => self.multi_network(),
+            Role::Primary => {
+                self.multi_network() || self.remotes_of(i).next().is_some() || self.exports_from(i)
+            }
+            Role::Remote { .. } => self.multi_network() || self.exports_from(i),
+        }
+    }
+
+    /// Does cluster `i` run a service other meshes import (so their traffic enters through
+    /// its east-west gateway on 15443)?
+    pub fn exports_from(&self, i: usize) -> bool {
+        self.services
+            .iter()
+            .any(|s| !s.exports.is_empty() && s.runs_in(i))
+    }
+
+    /// Does any service of the mesh go to another mesh?
+    pub fn exports_any(&self) -> bool {
+        self.services.iter().any(|s| !s.exports.is_empty())
+    }
+
+    /// Is cluster `i` one that runs workloads (not an external control plane)?
+    pub fn runs_workloads(&self, i: usize) -> bool {
+        self.clusters[i].role != Role::External
+    }
+
+    /// The cluster whose API server holds the configuration istiod applies to cluster
+    /// `i`'s proxies: itself when it holds configuration, else its control plane's config
+    /// cluster.
+    pub fn config_cluster_for(&self, i: usize) -> usize {
+        match self.clusters[i].role {
+            Role::Remote { control, .. } if !self.holds_config(i) => {
+                match self.clusters[control].role {
+                    Role::External => self.config_cluster_of(control).unwrap_or(i),
+                    _ => control,
+                }
+            }
+            _ => i,
         }
     }
 
     pub fn cluster_index(&self, name: &str) -> Option<usize> {
         self.clusters.iter().position(|c| c.name == name)
+    }
+}
+
+#[derive(Debug)]
+pub struct Port {
+    pub name: String,
+    pub number: u16,
+    pub target: u16,
+    /// The protocol prefix of the name (`http`, `grpc`, `tcp`, …).
+    pub protocol: &'static str,
+}
+
+impl Port {
+    /// Istio's protocol name for ServiceEntry ports.
+    pub fn istio_protocol(&self) -> &'static str {
+        match self.protocol {
+            "http" => "HTTP",
+            "http2" => "HTTP2",
+            "https" => "HTTPS",
+            "grpc" | "grpc-web" => "GRPC",
+            "tls" => "TLS",
+            "mongo" => "MONGO",
+            "mysql" => "MYSQL",
+            "redis" => "REDIS",
+            _ => "TCP",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Deploy {
+    pub cluster: usize,
+    pub version: Option<String>,
+    pub replicas: u32,
+    pub image: Option<String>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Version(String),
+    Cluster(String),
+}
+
+#[derive(Debug)]
+pub struct RouteMatch {
+    pub header: Option<(String, HeaderMatch, String)>,
+    pub source_cluster: Option<String>,
+    pub target: Target,
+}
+
+#[derive(Debug)]
+pub struct Retries {
+    pub attempts: u32,
+    pub per_try_timeout: Option<String>,
+    pub on: Option<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct Route {
+    pub matches: Vec<RouteMatch>,
+    pub weights: Vec<(String, u32)>,
+    pub timeout: Option<String>,
+    pub retries: Option<Retries>,
+}
+
+#[derive(Debug)]
+pub struct OutlierDetection {
+    pub consecutive_5xx: u32,
+    pub interval: String,
+    pub base_ejection: String,
+    pub max_ejection_percent: Option<u32>,
+}
+
+#[derive(Debug, Default)]
+pub struct ConnectionPool {
+    pub max_connections: Option<i64>,
+    pub max_pending_requests: Option<i64>,
+    pub max_requests: Option<i64>,
+    pub max_retries: Option<i64>,
+}
+
+#[derive(Debug)]
+pub struct LoadBalancer {
+    pub algorithm: Balancer,
+    pub header: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Service {
+    pub name: String,
+    pub namespace: String,
+    pub span: Span,
+    pub cluster_local: bool,
+    pub ports: Vec<Port>,
+    pub deploys: Vec<Deploy>,
+    pub route: Option<Route>,
+    pub failover: Vec<(String, String)>,
+    pub outlier_detection: Option<OutlierDetection>,
+    pub connection_pool: Option<ConnectionPool>,
+    pub load_balancer: Option<LoadBalancer>,
+    /// Indices of the meshes the service is exported to.
+    pub exports: Vec<usize>,
+}
+
+impl Service {
+    pub fn fqdn(&self) -> String {
+        format!("{}.{}.svc.cluster.local", self.name, self.namespace)
+    }
+
+    /// Does cluster `i` run the service?
+    pub fn runs_in(&self, i: usize) -> bool {
+        self.deploys.iter().any(|d| d.cluster == i)
+    }
+
+    /// The versions deployed, in order of first appearance.
+    pub fn versions(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = Vec::new();
+        for d in &self.deploys {
+            if let Some(ver) = d.version.as_deref()
+                && !v.contains(&ver)
+            {
+                v.push(ver);
+            }
+        }
+        v
+    }
+
+    /// Clusters a route sends traffic to by name (per-cluster subsets), in order.
+    pub fn cluster_subsets(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = Vec::new();
+        for m in self.route.iter().flat_map(|r| &r.matches) {
+            if let Target::Cluster(c) = &m.target
+                && !v.contains(&c.as_str())
+            {
+                v.push(c);
+            }
+        }
+        v
+    }
+}
+
+#[derive(Debug)]
+pub struct External {
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+    pub protocol: String,
+    pub span: Span,
+}
+
+#[derive(Debug)]
+pub struct IngressRoute {
+    pub prefix: String,
+    pub service: usize,
+    pub port: u16,
+}
+
+#[derive(Debug)]
+pub struct Ingress {
+    pub name: String,
+    pub cluster: usize,
+    /// Host and the secret holding its certificate.
+    pub hosts: Vec<(String, String)>,
+    pub routes: Vec<IngressRoute>,
+    pub span: Span,
+}
+
+#[derive(Debug)]
+pub struct Telemetry {
+    pub access_log: bool,
+    pub tracing: Option<(f64, String)>,
+    pub span: Span,
+}
+
+/// Namespace of the ingress gateways meshc installs.
+pub const INGRESS_NS: &str = "istio-ingress";
+
+impl Model {
+    /// Meshes that mesh `m` federates with: those it exports to and those exporting to it.
+    pub fn federated_with(&self, m: usize) -> Vec<usize> {
+        let mut out: Vec<usize> = Vec::new();
+        for (j, other) in self.meshes.iter().enumerate() {
+            if j == m {
+                continue;
+            }
+            let to = self.meshes[m]
+                .services
+                .iter()
+                .any(|s| s.exports.contains(&j));
+            let from = other.services.iter().any(|s| s.exports.contains(&m));
+            if to || from {
+                out.push(j);
+            }
+        }
+        out
+    }
+
+    /// Services of other meshes exported to mesh `m`, as (exporting mesh, service) indices.
+    pub fn imports_of(&self, m: usize) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        for (j, other) in self.meshes.iter().enumerate() {
+            for (k, s) in other.services.iter().enumerate() {
+                if j != m && s.exports.contains(&m) {
+                    out.push((j, k));
+                }
+            }
+        }
+        out
+    }
+
+    pub fn mesh_index(&self, name: &str) -> Option<usize> {
+        self.meshes.iter().position(|m| m.name == name)
     }
 }

@@ -25,7 +25,14 @@ pub fn meshes(ast: &ast::Ast, diags: &mut Vec<Diagnostic>) -> Vec<Mesh> {
         diags.push(d);
     }
     duplicates(ast.meshes.iter().map(|m| &m.name), "mesh", diags);
-    ast.meshes.iter().map(|m| mesh(m, diags)).collect()
+    ast.meshes
+        .iter()
+        .map(|m| {
+            let mut resolved = mesh(m, diags);
+            super::service::check(ast, m, &mut resolved, diags);
+            resolved
+        })
+        .collect()
 }
 
 /// Reports every name declared a second time among `names`.
@@ -96,6 +103,11 @@ fn mesh(m: &ast::Mesh, diags: &mut Vec<Diagnostic>) -> Mesh {
         ca: ca(m, diags),
         networks,
         clusters,
+        trust_bundle: m.trust_bundle.as_ref().map(|t| t.value.clone()),
+        services: Vec::new(),
+        externals: Vec::new(),
+        ingresses: Vec::new(),
+        telemetry: None,
         namespaces: m
             .namespaces
             .iter()

@@ -3,6 +3,7 @@
 //! is returned only when there is no error, so rendering never sees a broken topology.
 
 mod mesh;
+mod service;
 mod top;
 
 use crate::ast::Ast;

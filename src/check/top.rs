@@ -278,6 +278,7 @@ pub fn cross_mesh(ast: &Ast, meshes: &[Mesh], diags: &mut Vec<Diagnostic>) {
             seen.push((&c.name.value, c.name.span, &m.name.value));
         }
     }
+    federation(ast, meshes, diags);
     let td_span = |name: &str| {
         ast.meshes
             .iter()
@@ -301,6 +302,48 @@ pub fn cross_mesh(ast: &Ast, meshes: &[Mesh], diags: &mut Vec<Diagnostic>) {
                     .secondary(td_span(&first.name).unwrap_or(first.span), format!("trust domain of mesh `{}`", first.name))
                     .help("each mesh needs its own identity namespace so federation can tell them apart; give each mesh its own `trust-domain`"),
             );
+        }
+    }
+}
+
+/// Federated meshes trust each other's roots: mutual TLS between them needs each side to
+/// verify the other's certificates, so both publish a trust bundle.
+fn federation(ast: &Ast, meshes: &[Mesh], diags: &mut Vec<Diagnostic>) {
+    for a in &ast.meshes {
+        if let Some(t) = &a.trust_bundle
+            && !t.value.starts_with("https://")
+        {
+            diags.push(
+                Diagnostic::new(Code::InvalidValue, format!("trust bundle `{}` is not an https:// URL", t.value))
+                    .primary(t.span, "expected the https:// URL of a SPIFFE bundle endpoint")
+                    .help("istiod fetches the bundle over HTTPS, e.g. \"https://spiffe.prod.acme.io/bundle\""),
+            );
+        }
+    }
+    let mut reported: Vec<&str> = Vec::new();
+    for (ei, exporter) in meshes.iter().enumerate() {
+        for svc in &exporter.services {
+            for &ii in &svc.exports {
+                let importer = &meshes[ii];
+                let export_span = ast.meshes[ei]
+                    .services
+                    .iter()
+                    .find(|s| s.name.value == svc.name)
+                    .and_then(|s| s.exports.iter().find(|e| e.value == importer.name))
+                    .map_or(svc.span, |e| e.span);
+                for m in [exporter, importer] {
+                    if m.trust_bundle.is_some() || reported.contains(&m.name.as_str()) {
+                        continue;
+                    }
+                    reported.push(&m.name);
+                    diags.push(
+                        Diagnostic::new(Code::MissingTrustBundle, format!("mesh `{}` federates with another mesh but publishes no trust bundle", m.name))
+                            .primary(m.span, "no `trust-bundle`")
+                            .secondary(export_span, format!("`{}` is exported from `{}` to `{}` here", svc.name, exporter.name, importer.name))
+                            .help("mTLS between meshes needs each side to trust the other's root: add `trust-bundle \"https://…\"` with the mesh's SPIFFE bundle endpoint"),
+                    );
+                }
+            }
         }
     }
 }

@@ -90,4 +90,20 @@ catalogue! {
     MissingCa = "E0501", "missing-ca", Error, "a mesh of several clusters without a shared root of trust";
     PermissiveMtls = "W0502", "permissive-mtls", Warning, "mutual TLS is permissive, plaintext is accepted";
     DuplicateTrustDomain = "E0503", "duplicate-trust-domain", Error, "two meshes share a trust domain or mesh ID";
+    MissingTrustBundle = "E0504", "missing-trust-bundle", Error, "federated meshes do not both publish a trust bundle";
+    // Services and traffic.
+    WeightsNot100 = "E0601", "weights-not-100", Error, "route weights that do not sum to 100";
+    UndeployedVersion = "E0602", "undeployed-version", Error, "a route sends traffic to a version no cluster runs";
+    FailoverWithoutOutlierDetection = "E0603", "failover-without-outlier-detection", Error, "locality failover without outlier detection";
+    FailoverRegion = "E0604", "failover-region", Error, "a failover region where the service does not run";
+    FailoverSameRegion = "E0605", "failover-same-region", Error, "failover from a region to itself";
+    DuplicatePort = "E0606", "duplicate-port", Error, "two ports of a service share a name or number";
+    UnknownProtocol = "E0607", "unknown-protocol", Error, "a port name that does not start with a protocol Istio knows";
+    ClusterLocalPolicy = "E0608", "cluster-local-policy", Error, "a cluster-local service that is exported or fails over";
+    ExportToOwnMesh = "E0609", "export-to-own-mesh", Error, "a service exported to its own mesh";
+    DeployOutsideMesh = "E0610", "deploy-outside-mesh", Error, "a service placed in a cluster of another mesh";
+    WorkloadOnExternal = "E0611", "workload-on-external", Error, "a workload or ingress on an external control-plane cluster";
+    ServiceWithoutDeploy = "W0612", "service-without-deploy", Warning, "a service that runs nowhere";
+    ExportWithoutGateway = "E0613", "export-without-gateway", Error, "an exported service whose clusters have no east-west IP address";
+    RouteToUnplacedCluster = "E0614", "route-to-unplaced-cluster", Error, "a route sends traffic to a cluster that does not run the service";
 }

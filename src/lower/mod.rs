@@ -5,6 +5,7 @@
 
 pub mod reader;
 pub mod schema;
+mod service;
 
 use kdl::{KdlDocument, KdlNode};
 
@@ -58,7 +59,7 @@ fn lower_document(cx: &mut Cx, doc: &KdlDocument, ast: &mut Ast) {
 }
 
 /// Children of a node that takes none.
-fn no_children(cx: &mut Cx, r: &NodeReader<'_>) {
+pub(crate) fn no_children(cx: &mut Cx, r: &NodeReader<'_>) {
     for child in r.children() {
         cx.unknown_node(child, r.spec);
     }
@@ -137,6 +138,11 @@ fn lower_mesh(cx: &mut Cx, node: &KdlNode) -> Option<Mesh> {
         networks: Vec::new(),
         clusters: Vec::new(),
         namespaces: Vec::new(),
+        trust_bundle: None,
+        services: Vec::new(),
+        externals: Vec::new(),
+        ingresses: Vec::new(),
+        telemetry: None,
     };
     let children = r.children();
     r.finish(cx);
@@ -201,6 +207,21 @@ fn lower_mesh(cx: &mut Cx, node: &KdlNode) -> Option<Mesh> {
                     mesh.namespaces.push(ns);
                 }
             }
+            "trust-bundle" => {
+                let first = mesh.trust_bundle.as_ref().map(|t| t.span);
+                if !cx.duplicate(&mesh.trust_bundle, first, child) {
+                    mesh.trust_bundle = single_arg(cx, child, &s::TRUST_BUNDLE);
+                }
+            }
+            "service" => mesh.services.extend(service::service(cx, child)),
+            "external" => mesh.externals.extend(service::external(cx, child)),
+            "ingress" => mesh.ingresses.extend(service::ingress(cx, child)),
+            "telemetry" => {
+                let first = mesh.telemetry.as_ref().map(|t| t.node);
+                if !cx.duplicate(&mesh.telemetry, first, child) {
+                    mesh.telemetry = service::telemetry(cx, child);
+                }
+            }
             _ => cx.unknown_node(child, &s::MESH),
         }
     }
@@ -208,7 +229,11 @@ fn lower_mesh(cx: &mut Cx, node: &KdlNode) -> Option<Mesh> {
 }
 
 /// A node whose only content is one string argument (`network aws`, `mtls strict`).
-fn single_arg(cx: &mut Cx, node: &KdlNode, spec: &'static s::NodeSpec) -> Option<Spanned<String>> {
+pub(crate) fn single_arg(
+    cx: &mut Cx,
+    node: &KdlNode,
+    spec: &'static s::NodeSpec,
+) -> Option<Spanned<String>> {
     let mut r = NodeReader::new(node, spec);
     let v = r.arg_str(cx, 0);
     no_children(cx, &r);

@@ -86,6 +86,8 @@ impl Cx {
 enum Raw<'a> {
     Str(&'a str),
     Bool(bool),
+    Int(i64),
+    Num(f64),
 }
 
 pub struct NodeReader<'a> {
@@ -146,6 +148,60 @@ impl<'a> NodeReader<'a> {
                 None
             }
         }
+    }
+
+    /// Positional argument `idx` as a whole number.
+    pub fn arg_int(&mut self, cx: &mut Cx, idx: usize) -> Option<Spanned<i64>> {
+        self.arg(cx, idx).and_then(as_int)
+    }
+
+    pub fn prop_int(&mut self, cx: &mut Cx, key: &str) -> Option<Spanned<i64>> {
+        self.prop(cx, key).and_then(as_int)
+    }
+
+    pub fn prop_num(&mut self, cx: &mut Cx, key: &str) -> Option<Spanned<f64>> {
+        self.prop(cx, key).and_then(|v| match v.value {
+            Raw::Num(n) => Some(Spanned::new(n, v.span)),
+            Raw::Int(i) => Some(Spanned::new(i as f64, v.span)),
+            _ => None,
+        })
+    }
+
+    /// The properties whose names the user chooses (`weight v1=90`), with whole-number
+    /// values: every property the schema does not name.
+    pub fn free_ints(&mut self, cx: &mut Cx) -> Vec<(Spanned<String>, Spanned<i64>)> {
+        let Some((what, ty)) = self.spec.free_props else {
+            return Vec::new();
+        };
+        let spec = ValueSpec {
+            name: what,
+            ty,
+            required: false,
+            doc: "",
+        };
+        let mut out: Vec<(Spanned<String>, Spanned<i64>)> = Vec::new();
+        for (i, entry) in self.node.entries().iter().enumerate() {
+            let Some(key) = entry.name() else { continue };
+            if self.spec.prop(key.value()).is_some() {
+                continue;
+            }
+            self.used[i] = true;
+            let name = Spanned::new(key.value().to_string(), cx.span(key.span()));
+            if let Some((first, _)) = out.iter().find(|(k, _)| k.value == name.value) {
+                let d = Diagnostic::new(
+                    Code::DuplicateSetting,
+                    format!("`{}` is given more than once", name.value),
+                )
+                .primary(name.span, "given again here")
+                .secondary(first.span, "first given here");
+                cx.report(d);
+                continue;
+            }
+            if let Some(v) = self.typed(cx, entry, &spec).and_then(as_int) {
+                out.push((name, v));
+            }
+        }
+        out
     }
 
     pub fn prop_str(&mut self, cx: &mut Cx, key: &str) -> Option<Spanned<String>> {
@@ -248,6 +304,69 @@ impl<'a> NodeReader<'a> {
                 cx.report(d);
                 None
             }
+            (ValueType::Int(min, max), KdlValue::Integer(i)) => {
+                let in_range = i64::try_from(*i).ok().filter(|v| (min..=max).contains(v));
+                match in_range {
+                    Some(v) => Some(Spanned::new(Raw::Int(v), span)),
+                    None => {
+                        cx.report(
+                            Diagnostic::new(
+                                Code::InvalidValue,
+                                format!("{what} must be between {min} and {max}"),
+                            )
+                            .primary(span, format!("{i} is out of range")),
+                        );
+                        None
+                    }
+                }
+            }
+            (ValueType::Number(min, max), KdlValue::Integer(_) | KdlValue::Float(_)) => {
+                let n = match entry.value() {
+                    KdlValue::Integer(i) => *i as f64,
+                    KdlValue::Float(f) => *f,
+                    _ => f64::NAN,
+                };
+                if (min..=max).contains(&n) {
+                    Some(Spanned::new(Raw::Num(n), span))
+                } else {
+                    cx.report(
+                        Diagnostic::new(
+                            Code::InvalidValue,
+                            format!("{what} must be between {min} and {max}"),
+                        )
+                        .primary(span, format!("{n} is out of range")),
+                    );
+                    None
+                }
+            }
+            (ValueType::Int(..) | ValueType::Number(..), other) => {
+                let mut d = Diagnostic::new(Code::WrongType, format!("{what} must be a number"))
+                    .primary(span, format!("this is {}", describe(other)));
+                d = match other {
+                    KdlValue::Float(_) => d.help("write a whole number"),
+                    KdlValue::String(s) if s.parse::<f64>().is_ok() => {
+                        d.help(format!("write it without quotes: {s}"))
+                    }
+                    _ => d,
+                };
+                cx.report(d);
+                None
+            }
+            (ValueType::Duration, KdlValue::String(s)) => {
+                if is_duration(s) {
+                    Some(Spanned::new(Raw::Str(s.as_str()), span))
+                } else {
+                    cx.report(
+                        Diagnostic::new(
+                            Code::InvalidValue,
+                            format!("{what} `{s}` is not a duration"),
+                        )
+                        .primary(span, "expected a whole number and a unit")
+                        .help("write durations like \"500ms\", \"10s\", \"5m\" or \"1h\""),
+                    );
+                    None
+                }
+            }
             (_, KdlValue::String(s)) => {
                 if let ValueType::Name = spec.ty {
                     check_name(cx, s, span, &what);
@@ -339,15 +458,28 @@ impl<'a> NodeReader<'a> {
 fn as_string(v: Spanned<Raw<'_>>) -> Option<Spanned<String>> {
     match v.value {
         Raw::Str(s) => Some(Spanned::new(s.to_string(), v.span)),
-        Raw::Bool(_) => None,
+        _ => None,
     }
 }
 
 fn as_bool(v: Spanned<Raw<'_>>) -> Option<Spanned<bool>> {
     match v.value {
         Raw::Bool(b) => Some(Spanned::new(b, v.span)),
-        Raw::Str(_) => None,
+        _ => None,
     }
+}
+
+fn as_int(v: Spanned<Raw<'_>>) -> Option<Spanned<i64>> {
+    match v.value {
+        Raw::Int(i) => Some(Spanned::new(i, v.span)),
+        _ => None,
+    }
+}
+
+/// `500ms`, `10s`, `5m`, `1h`: what Istio accepts for route and outlier durations.
+pub fn is_duration(s: &str) -> bool {
+    let unit_at = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    unit_at > 0 && matches!(&s[unit_at..], "ms" | "s" | "m" | "h")
 }
 
 fn describe(v: &KdlValue) -> String {

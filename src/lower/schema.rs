@@ -4,7 +4,7 @@
 //! the compiler cannot drift apart.
 
 /// The type of one argument or property value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum ValueType {
     /// Any string.
     String,
@@ -14,6 +14,12 @@ pub enum ValueType {
     Bool,
     /// One of a fixed set of bare words.
     Enum(&'static [&'static str]),
+    /// A whole number in `min..=max`.
+    Int(i64, i64),
+    /// A number (whole or decimal) in `min..=max`.
+    Number(f64, f64),
+    /// A duration: a whole number followed by `ms`, `s`, `m` or `h`, e.g. "10s".
+    Duration,
 }
 
 #[derive(Debug)]
@@ -34,6 +40,8 @@ pub struct NodeSpec {
     pub children: &'static [&'static NodeSpec],
     /// Whether the node may appear more than once in its parent.
     pub repeatable: bool,
+    /// Properties with names of the user's choosing (`weight v1=90 v2=10`), and their type.
+    pub free_props: Option<(&'static str, ValueType)>,
 }
 
 impl NodeSpec {
@@ -80,6 +88,14 @@ pub const MTLS_MODES: &[&str] = &["strict", "permissive"];
 pub const CA_KINDS: &[&str] = &["cert-manager", "external-secret"];
 pub const ISSUER_KINDS: &[&str] = &["ClusterIssuer", "Issuer"];
 pub const CONTROL_PLANES: &[&str] = &["primary", "remote", "external"];
+pub const LOAD_BALANCERS: &[&str] = &["round-robin", "least-request", "random", "consistent-hash"];
+pub const EXTERNAL_PROTOCOLS: &[&str] = &["http", "https", "tls", "tcp", "grpc"];
+/// Istio's protocol prefixes for port names (`http`, `http-web`, …), in
+/// Istio's protocol selection by port name.
+pub const PORT_PROTOCOLS: &[&str] = &[
+    "http", "http2", "https", "grpc", "grpc-web", "tcp", "tls", "mongo", "mysql", "redis",
+];
+const PORT: ValueType = Int(1, 65535);
 
 pub static ISTIO: NodeSpec = NodeSpec {
     name: "istio",
@@ -99,6 +115,7 @@ pub static ISTIO: NodeSpec = NodeSpec {
     ],
     children: &[],
     repeatable: false,
+    free_props: None,
 };
 
 pub static GITOPS: NodeSpec = NodeSpec {
@@ -139,6 +156,7 @@ pub static GITOPS: NodeSpec = NodeSpec {
     ],
     children: &[],
     repeatable: false,
+    free_props: None,
 };
 
 pub static SECRETS: NodeSpec = NodeSpec {
@@ -168,6 +186,7 @@ pub static SECRETS: NodeSpec = NodeSpec {
     ],
     children: &[],
     repeatable: false,
+    free_props: None,
 };
 
 pub static TRUST_DOMAIN: NodeSpec = NodeSpec {
@@ -177,6 +196,7 @@ pub static TRUST_DOMAIN: NodeSpec = NodeSpec {
     props: &[],
     children: &[],
     repeatable: false,
+    free_props: None,
 };
 
 pub static MTLS: NodeSpec = NodeSpec {
@@ -190,6 +210,7 @@ pub static MTLS: NodeSpec = NodeSpec {
     props: &[],
     children: &[],
     repeatable: false,
+    free_props: None,
 };
 
 pub static DNS_PROXY: NodeSpec = NodeSpec {
@@ -199,6 +220,7 @@ pub static DNS_PROXY: NodeSpec = NodeSpec {
     props: &[],
     children: &[],
     repeatable: false,
+    free_props: None,
 };
 
 pub static CA: NodeSpec = NodeSpec {
@@ -228,6 +250,7 @@ pub static CA: NodeSpec = NodeSpec {
     ],
     children: &[],
     repeatable: false,
+    free_props: None,
 };
 
 pub static NETWORK: NodeSpec = NodeSpec {
@@ -241,6 +264,7 @@ pub static NETWORK: NodeSpec = NodeSpec {
     props: &[],
     children: &[],
     repeatable: true,
+    free_props: None,
 };
 
 pub static CONTROL_PLANE: NodeSpec = NodeSpec {
@@ -265,6 +289,7 @@ pub static CONTROL_PLANE: NodeSpec = NodeSpec {
     ],
     children: &[],
     repeatable: false,
+    free_props: None,
 };
 
 pub static API_SERVER: NodeSpec = NodeSpec {
@@ -278,6 +303,7 @@ pub static API_SERVER: NodeSpec = NodeSpec {
     props: &[],
     children: &[],
     repeatable: false,
+    free_props: None,
 };
 
 pub static EAST_WEST_ADDRESS: NodeSpec = NodeSpec {
@@ -291,6 +317,7 @@ pub static EAST_WEST_ADDRESS: NodeSpec = NodeSpec {
     props: &[],
     children: &[],
     repeatable: false,
+    free_props: None,
 };
 
 pub static CLUSTER: NodeSpec = NodeSpec {
@@ -312,6 +339,7 @@ pub static CLUSTER: NodeSpec = NodeSpec {
     ],
     children: &[&CONTROL_PLANE, &API_SERVER, &EAST_WEST_ADDRESS],
     repeatable: true,
+    free_props: None,
 };
 
 pub static NAMESPACE: NodeSpec = NodeSpec {
@@ -325,6 +353,7 @@ pub static NAMESPACE: NodeSpec = NodeSpec {
     )],
     children: &[],
     repeatable: true,
+    free_props: None,
 };
 
 pub static MESH: NodeSpec = NodeSpec {
@@ -337,11 +366,373 @@ pub static MESH: NodeSpec = NodeSpec {
         &MTLS,
         &DNS_PROXY,
         &CA,
+        &TRUST_BUNDLE,
         &NETWORK,
         &CLUSTER,
         &NAMESPACE,
+        &SERVICE,
+        &EXTERNAL,
+        &INGRESS,
+        &TELEMETRY,
     ],
     repeatable: true,
+    free_props: None,
+};
+
+pub static TRUST_BUNDLE: NodeSpec = NodeSpec {
+    name: "trust-bundle",
+    doc: "Where the mesh publishes its SPIFFE trust bundle (its root certificates); a mesh it federates with trusts this root through `meshConfig.caCertificates`.",
+    args: &[arg(
+        "url",
+        String,
+        "An https:// URL of the mesh's SPIFFE bundle endpoint.",
+    )],
+    props: &[],
+    children: &[],
+    repeatable: false,
+    free_props: None,
+};
+
+pub static PORT_NODE: NodeSpec = NodeSpec {
+    name: "port",
+    doc: "A port of the service. Its name starts with the protocol, as Istio's protocol selection expects (`http`, `http-web`, `grpc`, `tcp`, ...).",
+    args: &[
+        arg(
+            "name",
+            Name,
+            "Port name: a protocol, optionally followed by `-` and a suffix; at most 15 characters.",
+        ),
+        arg("number", PORT, "Port number (1-65535)."),
+    ],
+    props: &[opt(
+        "target-port",
+        PORT,
+        "Container port, when it differs from the service port.",
+    )],
+    children: &[],
+    repeatable: true,
+    free_props: None,
+};
+
+pub static DEPLOY: NodeSpec = NodeSpec {
+    name: "deploy",
+    doc: "Places one version of the service in a cluster. With `image=` meshc renders the Deployment; without, only the Service (the workload is deployed by other means).",
+    args: &[arg("cluster", Name, "A cluster of the same mesh.")],
+    props: &[
+        opt(
+            "version",
+            Name,
+            "Version label of the workload (`version=v1`); subsets and routes refer to it.",
+        ),
+        opt("replicas", Int(0, 10000), "Replica count (default 1)."),
+        opt(
+            "image",
+            String,
+            "Container image; renders a Deployment and a ServiceAccount.",
+        ),
+    ],
+    children: &[],
+    repeatable: true,
+    free_props: None,
+};
+
+pub static MATCH: NodeSpec = NodeSpec {
+    name: "match",
+    doc: "A routing rule: requests that match go to one version (or one cluster's endpoints).",
+    args: &[],
+    props: &[
+        opt(
+            "header",
+            String,
+            "Header to match (with `exact=`, `prefix=` or `regex=`).",
+        ),
+        opt("exact", String, "Exact header value."),
+        opt("prefix", String, "Header value prefix."),
+        opt("regex", String, "Header value regular expression (RE2)."),
+        opt(
+            "source-cluster",
+            Name,
+            "Match requests from workloads in this cluster.",
+        ),
+        opt("version", Name, "Send matching requests to this version."),
+        opt(
+            "cluster",
+            Name,
+            "Send matching requests to this cluster's endpoints (a per-cluster subset).",
+        ),
+    ],
+    children: &[],
+    repeatable: true,
+    free_props: None,
+};
+
+pub static WEIGHT: NodeSpec = NodeSpec {
+    name: "weight",
+    doc: "Weighted split of the remaining traffic between versions, e.g. `weight v1=90 v2=10`; the weights are whole numbers that sum to 100.",
+    args: &[],
+    props: &[],
+    children: &[],
+    repeatable: false,
+    free_props: Some(("version", Int(0, 100))),
+};
+
+pub static TIMEOUT: NodeSpec = NodeSpec {
+    name: "timeout",
+    doc: "Request timeout of the route.",
+    args: &[arg("duration", Duration, "e.g. \"10s\".")],
+    props: &[],
+    children: &[],
+    repeatable: false,
+    free_props: None,
+};
+
+pub static RETRIES: NodeSpec = NodeSpec {
+    name: "retries",
+    doc: "Retry policy of the route.",
+    args: &[arg("attempts", Int(0, 100), "Number of retries.")],
+    props: &[
+        opt(
+            "per-try-timeout",
+            Duration,
+            "Timeout of each try, e.g. \"2s\".",
+        ),
+        opt(
+            "on",
+            String,
+            "Retry conditions, Envoy's `retryOn` list, e.g. \"5xx,reset\".",
+        ),
+    ],
+    children: &[],
+    repeatable: false,
+    free_props: None,
+};
+
+pub static ROUTE: NodeSpec = NodeSpec {
+    name: "route",
+    doc: "How requests to the service are routed: matches first, then the weighted split.",
+    args: &[],
+    props: &[],
+    children: &[&MATCH, &WEIGHT, &TIMEOUT, &RETRIES],
+    repeatable: false,
+    free_props: None,
+};
+
+pub static FAILOVER: NodeSpec = NodeSpec {
+    name: "failover",
+    doc: "Locality failover: when endpoints in region `from` are unhealthy, traffic goes to region `to`. Needs `outlier-detection`.",
+    args: &[],
+    props: &[
+        req("from", String, "Region traffic fails over from."),
+        req("to", String, "Region traffic fails over to."),
+    ],
+    children: &[],
+    repeatable: true,
+    free_props: None,
+};
+
+pub static OUTLIER_DETECTION: NodeSpec = NodeSpec {
+    name: "outlier-detection",
+    doc: "Ejects endpoints that keep failing (circuit breaking); also what lets locality failover detect unhealthy endpoints.",
+    args: &[],
+    props: &[
+        opt(
+            "consecutive-5xx",
+            Int(1, 1000),
+            "Consecutive 5xx errors before ejection (default 5).",
+        ),
+        opt(
+            "interval",
+            Duration,
+            "Time between analyses (default \"10s\").",
+        ),
+        opt(
+            "base-ejection",
+            Duration,
+            "Minimum ejection time (default \"30s\").",
+        ),
+        opt(
+            "max-ejection-percent",
+            Int(1, 100),
+            "Upper bound of ejected endpoints, in percent.",
+        ),
+    ],
+    children: &[],
+    repeatable: false,
+    free_props: None,
+};
+
+pub static CONNECTION_POOL: NodeSpec = NodeSpec {
+    name: "connection-pool",
+    doc: "Connection limits to the service (circuit breaking).",
+    args: &[],
+    props: &[
+        opt(
+            "max-connections",
+            Int(1, 1_000_000),
+            "Maximum TCP connections per destination host.",
+        ),
+        opt(
+            "max-pending-requests",
+            Int(1, 1_000_000),
+            "Maximum queued HTTP requests.",
+        ),
+        opt(
+            "max-requests",
+            Int(1, 1_000_000),
+            "Maximum concurrent HTTP/2 requests.",
+        ),
+        opt(
+            "max-retries",
+            Int(1, 1_000_000),
+            "Maximum concurrent retries.",
+        ),
+    ],
+    children: &[],
+    repeatable: false,
+    free_props: None,
+};
+
+pub static LOAD_BALANCER: NodeSpec = NodeSpec {
+    name: "load-balancer",
+    doc: "Load-balancing algorithm.",
+    args: &[arg(
+        "algorithm",
+        Enum(LOAD_BALANCERS),
+        "`round-robin`, `least-request`, `random` or `consistent-hash`.",
+    )],
+    props: &[opt(
+        "header",
+        String,
+        "consistent-hash: the header to hash on (required).",
+    )],
+    children: &[],
+    repeatable: false,
+    free_props: None,
+};
+
+pub static EXPORT: NodeSpec = NodeSpec {
+    name: "export",
+    doc: "Makes the service reachable from another mesh (multi-mesh federation).",
+    args: &[],
+    props: &[req("to", Name, "The importing mesh.")],
+    children: &[],
+    repeatable: true,
+    free_props: None,
+};
+
+pub static SERVICE: NodeSpec = NodeSpec {
+    name: "service",
+    doc: "A mesh service: its ports, where it runs, and its traffic policy.",
+    args: &[arg(
+        "name",
+        Name,
+        "Service name (the Kubernetes Service and the `app` label).",
+    )],
+    props: &[
+        req("namespace", Name, "A namespace declared in the mesh."),
+        opt(
+            "cluster-local",
+            Bool,
+            "Keep calls inside the caller's cluster (`meshConfig.serviceSettings`).",
+        ),
+    ],
+    children: &[
+        &PORT_NODE,
+        &DEPLOY,
+        &ROUTE,
+        &FAILOVER,
+        &OUTLIER_DETECTION,
+        &CONNECTION_POOL,
+        &LOAD_BALANCER,
+        &EXPORT,
+    ],
+    repeatable: true,
+    free_props: None,
+};
+
+pub static EXTERNAL: NodeSpec = NodeSpec {
+    name: "external",
+    doc: "A service outside every mesh, made known to the mesh (ServiceEntry `MESH_EXTERNAL`, DNS resolution).",
+    args: &[arg("name", Name, "Name of the ServiceEntry.")],
+    props: &[
+        req(
+            "host",
+            String,
+            "DNS name of the service, e.g. \"api.stripe.com\".",
+        ),
+        req("port", PORT, "Port number."),
+        req(
+            "protocol",
+            Enum(EXTERNAL_PROTOCOLS),
+            "`http`, `https`, `tls`, `tcp` or `grpc`.",
+        ),
+    ],
+    children: &[],
+    repeatable: true,
+    free_props: None,
+};
+
+pub static INGRESS_HOST: NodeSpec = NodeSpec {
+    name: "host",
+    doc: "A host name the ingress serves, over HTTPS with the certificate in `tls-secret` (HTTP redirects to HTTPS).",
+    args: &[arg("host", String, "e.g. \"shop.acme.io\".")],
+    props: &[req(
+        "tls-secret",
+        Name,
+        "Secret holding the certificate, in the ingress gateway's namespace `istio-ingress`.",
+    )],
+    children: &[],
+    repeatable: true,
+    free_props: None,
+};
+
+pub static INGRESS_ROUTE: NodeSpec = NodeSpec {
+    name: "route",
+    doc: "Requests whose path starts with the prefix go to the service.",
+    args: &[arg("prefix", String, "Path prefix, e.g. \"/\".")],
+    props: &[
+        req("service", Name, "A service of the mesh."),
+        opt("port", PORT, "Service port (default: its first port)."),
+    ],
+    children: &[],
+    repeatable: true,
+    free_props: None,
+};
+
+pub static INGRESS: NodeSpec = NodeSpec {
+    name: "ingress",
+    doc: "North-south entry: an ingress gateway in one cluster, with its hosts and routes.",
+    args: &[arg(
+        "name",
+        Name,
+        "Ingress name; the gateway is `istio-ingress-NAME` in namespace `istio-ingress`.",
+    )],
+    props: &[req("cluster", Name, "The cluster that runs the gateway.")],
+    children: &[&INGRESS_HOST, &INGRESS_ROUTE],
+    repeatable: true,
+    free_props: None,
+};
+
+pub static TELEMETRY: NodeSpec = NodeSpec {
+    name: "telemetry",
+    doc: "Mesh-wide observability defaults (a Telemetry resource in the root namespace).",
+    args: &[],
+    props: &[
+        opt("access-log", Bool, "Envoy access logs for every proxy."),
+        opt(
+            "tracing-sampling",
+            Number(0.0, 100.0),
+            "Percentage of requests traced (0-100).",
+        ),
+        opt(
+            "tracing-endpoint",
+            String,
+            "OpenTelemetry collector as \"host:port\" (required with `tracing-sampling`).",
+        ),
+    ],
+    children: &[],
+    repeatable: false,
+    free_props: None,
 };
 
 /// The document itself: the top level of a topology file.
@@ -352,6 +743,7 @@ pub static DOCUMENT: NodeSpec = NodeSpec {
     props: &[],
     children: &[&ISTIO, &GITOPS, &SECRETS, &MESH],
     repeatable: false,
+    free_props: None,
 };
 
 /// Where a node of this name may appear, e.g. "inside `mesh`": used when a node is
@@ -383,6 +775,9 @@ pub fn reference_markdown() -> std::string::String {
                 .map(|w| format!("`{w}`"))
                 .collect::<Vec<_>>()
                 .join(" \\| "),
+            ValueType::Int(min, max) => format!("whole number {min}-{max}"),
+            ValueType::Number(min, max) => format!("number {min}-{max}"),
+            ValueType::Duration => "duration (\"10s\", \"500ms\")".to_string(),
         }
     }
     fn walk(
@@ -408,7 +803,7 @@ pub fn reference_markdown() -> std::string::String {
                 "at most once"
             };
             out.push_str(&format!("Appears {place}, {times}.\n\n"));
-            if !c.args.is_empty() || !c.props.is_empty() {
+            if !c.args.is_empty() || !c.props.is_empty() || c.free_props.is_some() {
                 out.push_str("| entry | type | required | meaning |\n|---|---|---|---|\n");
                 for (i, a) in c.args.iter().enumerate() {
                     out.push_str(&format!(
@@ -427,6 +822,12 @@ pub fn reference_markdown() -> std::string::String {
                         ty(p.ty),
                         if p.required { "yes" } else { "no" },
                         p.doc
+                    ));
+                }
+                if let Some((what, t)) = c.free_props {
+                    out.push_str(&format!(
+                        "| `<{what}>=` | {} | yes | one per {what} |\n",
+                        ty(t)
                     ));
                 }
                 out.push('\n');

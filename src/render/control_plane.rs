@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::{Cx, HelmRelease, Layer, Place, metadata, set};
 use crate::ast::Mtls;
-use crate::model::{EXTERNAL_ISTIOD_NS, ISTIO_SYSTEM, Role};
+use crate::model::{EXTERNAL_ISTIOD_NS, INGRESS_NS, ISTIO_SYSTEM, Role};
 
 pub const EASTWEST_GATEWAY: &str = "istio-eastwestgateway";
 pub const EASTWEST_SELECTOR: &str = "eastwestgateway";
@@ -90,6 +90,19 @@ fn namespaces(cx: &mut Cx) {
     if c.role == Role::External {
         return;
     }
+    let ingress = cx
+        .mesh
+        .ingresses
+        .iter()
+        .find(|g| g.cluster == cx.i || cx.mesh.config_cluster_for(g.cluster) == cx.i);
+    if let Some(g) = ingress {
+        let v = json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": metadata(INGRESS_NS, None) });
+        let origin = super::Origin {
+            span: g.span,
+            path: format!("mesh {} > ingress {}", cx.mesh.name, g.name),
+        };
+        cx.push(Place::Layer(Layer::Prereqs), 0, v, origin);
+    }
     for ns in &cx.mesh.namespaces {
         let injection = if ns.injection { "enabled" } else { "disabled" };
         let mut v = json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": metadata(&ns.name, None) });
@@ -128,21 +141,96 @@ fn mesh_config_values(cx: &Cx) -> Value {
             json!("true"),
         );
     }
+    let local: Vec<String> = cx
+        .mesh
+        .services
+        .iter()
+        .filter(|s| s.cluster_local)
+        .map(|s| s.fqdn())
+        .collect();
+    if !local.is_empty() {
+        // Calls to these hosts stay in the caller's cluster.
+        m["serviceSettings"] = json!([{ "settings": { "clusterLocal": true }, "hosts": local }]);
+    }
+    if let Some(t) = &cx.mesh.telemetry
+        && let Some((_, endpoint)) = &t.tracing
+    {
+        let (host, port) = endpoint
+            .rsplit_once(':')
+            .unwrap_or((endpoint.as_str(), "4317"));
+        let port: u16 = port.parse().unwrap_or(4317);
+        // Declaring providers replaces the defaults, so the access-log provider is listed too.
+        m["extensionProviders"] = json!([
+            { "name": "envoy", "envoyFileAccessLog": { "path": "/dev/stdout" } },
+            { "name": super::services::TRACING_PROVIDER, "opentelemetry": { "service": host, "port": port } }
+        ]);
+    }
+    let Some(me) = cx.model.mesh_index(&cx.mesh.name) else {
+        return m;
+    };
+    let roots: Vec<Value> = cx
+        .model
+        .federated_with(me)
+        .into_iter()
+        .map(|j| {
+            let other = &cx.model.meshes[j];
+            json!({ "spiffeBundleUrl": other.trust_bundle, "trustDomains": [other.trust_domain] })
+        })
+        .collect();
+    if !roots.is_empty() {
+        // Federated meshes verify each other's workload certificates against these roots.
+        m["caCertificates"] = json!(roots);
+    }
     m
+}
+
+/// What an istiod of the mesh needs beyond identity and meshConfig: several roots for
+/// federation, and the gateways of networks it reaches only through imported services.
+fn federation_values(cx: &Cx, values: &mut Value) {
+    let Some(me) = cx.model.mesh_index(&cx.mesh.name) else {
+        return;
+    };
+    if !cx.model.federated_with(me).is_empty() {
+        values["env"]["ISTIO_MULTIROOT_MESH"] = json!("true");
+    }
+    let mut networks = serde_json::Map::new();
+    for (mi, si) in cx.model.imports_of(me) {
+        let exporter = &cx.model.meshes[mi];
+        for d in &exporter.services[si].deploys {
+            let c = &exporter.clusters[d.cluster];
+            networks.insert(
+                super::services::foreign_network(exporter, d.cluster),
+                json!({
+                    "endpoints": [{ "fromRegistry": c.name }],
+                    "gateways": [{ "address": c.east_west_address, "port": 15443 }]
+                }),
+            );
+        }
+    }
+    if !networks.is_empty() {
+        // Endpoints of imported services carry the exporter's network; this is where
+        // istiod finds that network's gateway (IP only, which the checker ensures).
+        values["global"]["meshNetworks"] = Value::Object(networks);
+    }
 }
 
 fn release(
     cx: &mut Cx,
-    release: &'static str,
+    release: &str,
     chart: &'static str,
     namespace: &'static str,
     values: Value,
     what: &str,
 ) {
-    let depends_on = cx.releases.last().map(|r| r.release).into_iter().collect();
+    let depends_on = cx
+        .releases
+        .last()
+        .map(|r| r.release.clone())
+        .into_iter()
+        .collect();
     let origin = cx.cluster_origin(what);
     cx.releases.push(HelmRelease {
-        release,
+        release: release.to_string(),
         chart,
         namespace,
         values,
@@ -169,6 +257,7 @@ fn primary(cx: &mut Cx) {
         // webhooks and write their namespaces' root certificates.
         values["global"]["externalIstiod"] = json!(true);
     }
+    federation_values(cx, &mut values);
     release(
         cx,
         "istiod",
@@ -239,11 +328,20 @@ fn eastwest_gateway(cx: &mut Cx, ns: &'static str) {
         Some(net) => values["networkGateway"] = json!(net),
         // One unnamed network: the gateway only exposes istiod to remotes.
         None => {
-            values["service"] = json!({ "ports": [
-                { "name": "status-port", "port": 15021, "targetPort": 15021, "protocol": "TCP" },
-                { "name": "tls-istiod", "port": 15012, "targetPort": 15012, "protocol": "TCP" },
-                { "name": "tls-webhook", "port": 15017, "targetPort": 15017, "protocol": "TCP" }
-            ] })
+            let mut ports = vec![
+                json!({ "name": "status-port", "port": 15021, "targetPort": 15021, "protocol": "TCP" }),
+            ];
+            if cx.mesh.exports_from(cx.i) {
+                // Other meshes reach exported services here.
+                ports.push(
+                    json!({ "name": "tls", "port": 15443, "targetPort": 15443, "protocol": "TCP" }),
+                );
+            }
+            if cx.mesh.remotes_of(cx.i).next().is_some() {
+                ports.push(json!({ "name": "tls-istiod", "port": 15012, "targetPort": 15012, "protocol": "TCP" }));
+                ports.push(json!({ "name": "tls-webhook", "port": 15017, "targetPort": 15017, "protocol": "TCP" }));
+            }
+            values["service"] = json!({ "ports": ports })
         }
     }
     release(
@@ -331,7 +429,7 @@ fn external(cx: &mut Cx) {
     } else {
         ("", "")
     };
-    let values = json!({
+    let mut values = json!({
         "global": global,
         "meshConfig": mesh_config,
         "env": {
@@ -349,10 +447,11 @@ fn external(cx: &mut Cx) {
             { "name": "inject-volume", "mountPath": "/var/lib/istio/inject" }
         ]
     });
-    let depends_on = vec!["istiod"];
+    federation_values(cx, &mut values);
+    let depends_on = vec!["istiod".to_string()];
     let origin = cx.cluster_origin("control-plane external");
     cx.releases.push(HelmRelease {
-        release: "istiod-external",
+        release: "istiod-external".to_string(),
         chart: "istiod",
         namespace: EXTERNAL_ISTIOD_NS,
         values,
@@ -439,8 +538,8 @@ fn mesh_config(cx: &mut Cx) {
     });
     let origin = cx.mesh_origin("mtls");
     cx.push(Place::Layer(Layer::Mesh), 0, pa, origin);
-    if cx.mesh.multi_network() {
-        // Cross-network traffic enters a network through its east-west gateway as mTLS
+    if cx.mesh.multi_network() || cx.mesh.exports_any() {
+        // Cross-network (and cross-mesh) traffic enters through an east-west gateway as mTLS
         // passed through by SNI; one server on 15443 per cluster.
         let gw = json!({
             "apiVersion": "networking.istio.io/v1",

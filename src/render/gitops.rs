@@ -136,11 +136,11 @@ fn argocd(cx: &mut Cx) {
 
 /// The Helm release name: the chart's usual name, also for the external istiod (whose
 /// GitOps object needs a distinct name but whose release lives in its own namespace).
-fn release_name(r: &HelmRelease) -> &'static str {
+fn release_name(r: &HelmRelease) -> &str {
     if r.release == "istiod-external" {
         "istiod"
     } else {
-        r.release
+        &r.release
     }
 }
 
@@ -198,7 +198,7 @@ fn flux(cx: &mut Cx) {
         let hr = json!({
             "apiVersion": "helm.toolkit.fluxcd.io/v2",
             "kind": "HelmRelease",
-            "metadata": metadata(r.release, Some(home)),
+            "metadata": metadata(&r.release, Some(home)),
             "spec": spec
         });
         cx.push(Place::Layer(Layer::ControlPlane), 1, hr, r.origin.clone());

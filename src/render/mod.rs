@@ -6,6 +6,7 @@
 mod control_plane;
 mod credentials;
 mod gitops;
+mod services;
 mod trust;
 
 use serde_json::{Map, Value, json};
@@ -24,16 +25,24 @@ pub enum Layer {
     ControlPlane,
     /// Istio configuration and the credentials control planes read.
     Mesh,
+    /// Application workloads and Services, and their traffic policy.
+    Services,
 }
 
 impl Layer {
-    pub const ALL: [Layer; 3] = [Layer::Prereqs, Layer::ControlPlane, Layer::Mesh];
+    pub const ALL: [Layer; 4] = [
+        Layer::Prereqs,
+        Layer::ControlPlane,
+        Layer::Mesh,
+        Layer::Services,
+    ];
 
     pub fn dir(self) -> &'static str {
         match self {
             Layer::Prereqs => "00-prereqs",
             Layer::ControlPlane => "10-control-plane",
             Layer::Mesh => "20-mesh",
+            Layer::Services => "30-services",
         }
     }
 
@@ -43,6 +52,7 @@ impl Layer {
             Layer::Prereqs => "prereqs",
             Layer::ControlPlane => "control-plane",
             Layer::Mesh => "mesh",
+            Layer::Services => "services",
         }
     }
 }
@@ -115,6 +125,7 @@ pub fn render(model: &Model) -> Rendered {
         for i in 0..mesh.clusters.len() {
             let mut cx = Cx::new(model, mesh, i);
             control_plane::render(&mut cx);
+            services::render(&mut cx);
             trust::render(&mut cx);
             credentials::render(&mut cx);
             gitops::render(&mut cx);
@@ -134,12 +145,12 @@ pub fn render(model: &Model) -> Rendered {
 #[derive(Clone, Debug)]
 pub struct HelmRelease {
     /// Release name, also the base of the GitOps object's name.
-    pub release: &'static str,
+    pub release: String,
     pub chart: &'static str,
     pub namespace: &'static str,
     pub values: Value,
     /// Releases that must be ready first (Flux `dependsOn`; Argo CD waves follow order).
-    pub depends_on: Vec<&'static str>,
+    pub depends_on: Vec<String>,
     /// istiod patches its webhooks' `caBundle` and `failurePolicy` at run time.
     pub patches_webhooks: bool,
     pub origin: Origin,

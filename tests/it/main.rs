@@ -7,4 +7,5 @@ mod diagnostics;
 mod docs;
 mod examples;
 mod models;
+mod services;
 mod yaml_safety;

@@ -7,22 +7,29 @@ use serde_json::Value;
 use crate::common::{output_of, root};
 use meshc::emit::Output;
 
-struct Out {
+pub struct Out {
     out: Output,
 }
 
 impl Out {
-    fn of(example: &str) -> Out {
+    pub fn of(example: &str) -> Out {
         Out {
             out: output_of(&root().join(format!("examples/{example}/topology.kdl"))),
         }
     }
 
-    fn has(&self, path: &str) -> bool {
+    pub fn has(&self, path: &str) -> bool {
         self.out.get(path).is_some()
     }
 
-    fn doc(&self, path: &str) -> Value {
+    pub fn doc_text(&self, path: &str) -> String {
+        self.out
+            .get(path)
+            .map(|f| f.contents.clone())
+            .unwrap_or_else(|| panic!("no file {path}"))
+    }
+
+    pub fn doc(&self, path: &str) -> Value {
         let f = self
             .out
             .get(path)
@@ -30,11 +37,11 @@ impl Out {
         serde_saphyr::from_str(&f.contents).unwrap_or_else(|e| panic!("{path}: {e}"))
     }
 
-    fn paths(&self) -> Vec<&str> {
+    pub fn paths(&self) -> Vec<&str> {
         self.out.files.iter().map(|f| f.path.as_str()).collect()
     }
 
-    fn under(&self, prefix: &str) -> Vec<&str> {
+    pub fn under(&self, prefix: &str) -> Vec<&str> {
         self.paths()
             .into_iter()
             .filter(|p| p.starts_with(prefix))
@@ -42,7 +49,7 @@ impl Out {
     }
 
     /// Helm values of a release of `cluster`, from its Argo CD Application or Flux HelmRelease.
-    fn values(&self, cluster: &str, release: &str) -> Value {
+    pub fn values(&self, cluster: &str, release: &str) -> Value {
         let argo = format!("argocd/{cluster}/application-{cluster}-{release}.argocd.yaml");
         if self.has(&argo) {
             return self.doc(&argo)["spec"]["source"]["helm"]["valuesObject"].clone();
@@ -57,7 +64,7 @@ impl Out {
         self.doc(&ns)["spec"]["values"].clone()
     }
 
-    fn has_release(&self, cluster: &str, release: &str) -> bool {
+    pub fn has_release(&self, cluster: &str, release: &str) -> bool {
         self.has(&format!(
             "argocd/{cluster}/application-{cluster}-{release}.argocd.yaml"
         )) || !self

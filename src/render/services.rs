@@ -1,0 +1,528 @@
+//! Services in the clusters that need them: workloads (ServiceAccount, Deployment) where
+//! a service is deployed with an image; its Service where it runs, or in every workload
+//! cluster when DNS proxying is off (so the name resolves there); and, in every cluster
+//! holding mesh configuration, its traffic policy (DestinationRule, VirtualService),
+//! external services, services imported from federated meshes, ingress routing and
+//! telemetry. Ingress gateways are Helm releases of the cluster that runs them.
+
+use serde_json::{Map, Value, json};
+
+use super::{Cx, HelmRelease, Layer, Origin, Place, metadata, set};
+use crate::ast::{Balancer, HeaderMatch};
+use crate::model::{INGRESS_NS, Route, Service, Target};
+
+pub fn render(cx: &mut Cx) {
+    let i = cx.i;
+    if cx.mesh.runs_workloads(i) {
+        for s in &cx.mesh.services {
+            workloads(cx, s);
+        }
+    }
+    ingress_gateways(cx);
+    if cx.mesh.holds_config(i) {
+        for s in &cx.mesh.services {
+            traffic_policy(cx, s);
+        }
+        externals(cx);
+        imports(cx);
+        ingress_routing(cx);
+        telemetry(cx);
+    }
+}
+
+fn service_origin(cx: &Cx, s: &Service, what: &str) -> Origin {
+    let mut path = format!("mesh {} > service {}", cx.mesh.name, s.name);
+    if !what.is_empty() {
+        path.push_str(&format!(" ({what})"));
+    }
+    Origin { span: s.span, path }
+}
+
+fn labels(s: &Service, version: Option<&str>) -> Value {
+    let mut l = json!({ "app": s.name });
+    if let Some(v) = version {
+        l["version"] = json!(v);
+    }
+    l
+}
+
+fn workloads(cx: &mut Cx, s: &Service) {
+    let i = cx.i;
+    let runs = s.runs_in(i);
+    // DNS: without DNS proxying, a name only resolves where a Service object exists.
+    if runs || !cx.mesh.dns_proxy {
+        let ports: Vec<Value> = s
+            .ports
+            .iter()
+            .map(|p| json!({ "name": p.name, "port": p.number, "targetPort": p.target, "protocol": "TCP" }))
+            .collect();
+        let mut meta = metadata(&s.name, Some(&s.namespace));
+        meta["labels"]["app"] = json!(s.name);
+        let svc = json!({
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": meta,
+            "spec": { "selector": { "app": s.name }, "ports": ports }
+        });
+        let what = if runs {
+            "deploy"
+        } else {
+            "name resolution without DNS proxying"
+        };
+        let origin = service_origin(cx, s, what);
+        cx.push(Place::Layer(Layer::Services), 1, svc, origin);
+    }
+    let here: Vec<_> = s
+        .deploys
+        .iter()
+        .filter(|d| d.cluster == i && d.image.is_some())
+        .collect();
+    if here.is_empty() {
+        return;
+    }
+    let mut meta = metadata(&s.name, Some(&s.namespace));
+    meta["labels"]["app"] = json!(s.name);
+    let sa = json!({ "apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta });
+    let origin = service_origin(cx, s, "deploy");
+    cx.push(Place::Layer(Layer::Services), 0, sa, origin);
+    for d in here {
+        let name = match &d.version {
+            Some(v) => format!("{}-{v}", s.name),
+            None => s.name.clone(),
+        };
+        let l = labels(s, d.version.as_deref());
+        let mut meta = metadata(&name, Some(&s.namespace));
+        for (k, v) in l.as_object().into_iter().flatten() {
+            meta["labels"][k] = v.clone();
+        }
+        let container_ports: Vec<Value> = s
+            .ports
+            .iter()
+            .map(|p| json!({ "name": p.name, "containerPort": p.target }))
+            .collect();
+        let dep = json!({
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": meta,
+            "spec": {
+                "replicas": d.replicas,
+                "selector": { "matchLabels": l },
+                "template": {
+                    "metadata": { "labels": l },
+                    "spec": {
+                        "serviceAccountName": s.name,
+                        "containers": [{ "name": s.name, "image": d.image, "ports": container_ports }]
+                    }
+                }
+            }
+        });
+        let origin = Origin {
+            span: d.span,
+            path: format!(
+                "mesh {} > service {} > deploy {}",
+                cx.mesh.name, s.name, cx.mesh.clusters[i].name
+            ),
+        };
+        cx.push(Place::Layer(Layer::Services), 2, dep, origin);
+    }
+}
+
+fn traffic_policy(cx: &mut Cx, s: &Service) {
+    let host = s.fqdn();
+    let mut policy = Map::new();
+    let mut lb = Map::new();
+    if let Some(l) = &s.load_balancer {
+        match l.algorithm {
+            Balancer::ConsistentHash => {
+                lb.insert(
+                    "consistentHash".into(),
+                    json!({ "httpHeaderName": l.header }),
+                );
+            }
+            other => {
+                let simple = match other {
+                    Balancer::LeastRequest => "LEAST_REQUEST",
+                    Balancer::Random => "RANDOM",
+                    _ => "ROUND_ROBIN",
+                };
+                lb.insert("simple".into(), json!(simple));
+            }
+        }
+    }
+    if !s.failover.is_empty() {
+        let failover: Vec<Value> = s
+            .failover
+            .iter()
+            .map(|(from, to)| json!({ "from": from, "to": to }))
+            .collect();
+        lb.insert(
+            "localityLbSetting".into(),
+            json!({ "enabled": true, "failover": failover }),
+        );
+    }
+    if !lb.is_empty() {
+        policy.insert("loadBalancer".into(), Value::Object(lb));
+    }
+    if let Some(p) = &s.connection_pool {
+        let mut pool = json!({});
+        if let Some(v) = p.max_connections {
+            set(&mut pool, &["tcp", "maxConnections"], json!(v));
+        }
+        for (key, v) in [
+            ("http1MaxPendingRequests", p.max_pending_requests),
+            ("http2MaxRequests", p.max_requests),
+            ("maxRetries", p.max_retries),
+        ] {
+            if let Some(v) = v {
+                set(&mut pool, &["http", key], json!(v));
+            }
+        }
+        policy.insert("connectionPool".into(), pool);
+    }
+    if let Some(o) = &s.outlier_detection {
+        let mut od = json!({ "consecutive5xxErrors": o.consecutive_5xx, "interval": o.interval, "baseEjectionTime": o.base_ejection });
+        if let Some(p) = o.max_ejection_percent {
+            od["maxEjectionPercent"] = json!(p);
+        }
+        policy.insert("outlierDetection".into(), od);
+    }
+    let mut subsets: Vec<Value> = s
+        .versions()
+        .iter()
+        .map(|v| json!({ "name": v, "labels": { "version": v } }))
+        .collect();
+    for c in s.cluster_subsets() {
+        subsets.push(json!({ "name": c, "labels": { "topology.istio.io/cluster": c } }));
+    }
+    if !policy.is_empty() || !subsets.is_empty() {
+        let mut spec = json!({ "host": host });
+        if !policy.is_empty() {
+            spec["trafficPolicy"] = Value::Object(policy);
+        }
+        if !subsets.is_empty() {
+            spec["subsets"] = json!(subsets);
+        }
+        let dr = json!({
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "DestinationRule",
+            "metadata": metadata(&s.name, Some(&s.namespace)),
+            "spec": spec
+        });
+        let origin = service_origin(cx, s, "traffic policy");
+        cx.push(Place::Layer(Layer::Services), 3, dr, origin);
+    }
+    if let Some(route) = &s.route {
+        let vs = json!({
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "VirtualService",
+            "metadata": metadata(&s.name, Some(&s.namespace)),
+            "spec": { "hosts": [host], "http": http_routes(s, route) }
+        });
+        let origin = service_origin(cx, s, "route");
+        cx.push(Place::Layer(Layer::Services), 3, vs, origin);
+    }
+}
+
+/// The HTTP routes of a VirtualService: one per `match`, then the default route (the
+/// weighted split, or the host itself). Timeout and retries apply to every route.
+fn http_routes(s: &Service, route: &Route) -> Vec<Value> {
+    let host = s.fqdn();
+    let destination = |subset: Option<&str>| {
+        let mut d = json!({ "host": host });
+        if let Some(sub) = subset {
+            d["subset"] = json!(sub);
+        }
+        d
+    };
+    let finish = |mut r: Value| {
+        if let Some(t) = &route.timeout {
+            r["timeout"] = json!(t);
+        }
+        if let Some(rt) = &route.retries {
+            let mut retries = json!({ "attempts": rt.attempts });
+            if let Some(p) = &rt.per_try_timeout {
+                retries["perTryTimeout"] = json!(p);
+            }
+            if let Some(on) = &rt.on {
+                retries["retryOn"] = json!(on);
+            }
+            r["retries"] = retries;
+        }
+        r
+    };
+    let mut out = Vec::new();
+    for m in &route.matches {
+        let mut cond = json!({});
+        if let Some((header, kind, value)) = &m.header {
+            let k = match kind {
+                HeaderMatch::Exact => "exact",
+                HeaderMatch::Prefix => "prefix",
+                HeaderMatch::Regex => "regex",
+            };
+            cond["headers"] = json!({ header.as_str(): { k: value } });
+        }
+        if let Some(src) = &m.source_cluster {
+            cond["sourceLabels"] = json!({ "topology.istio.io/cluster": src });
+        }
+        let subset = match &m.target {
+            Target::Version(v) | Target::Cluster(v) => v.as_str(),
+        };
+        let mut r =
+            json!({ "match": [cond], "route": [{ "destination": destination(Some(subset)) }] });
+        if cond_is_empty(&r["match"][0]) {
+            r = json!({ "route": [{ "destination": destination(Some(subset)) }] });
+        }
+        out.push(finish(r));
+    }
+    let default = if route.weights.is_empty() {
+        json!({ "route": [{ "destination": destination(None) }] })
+    } else {
+        let split: Vec<Value> = route
+            .weights
+            .iter()
+            .map(|(v, w)| json!({ "destination": destination(Some(v)), "weight": w }))
+            .collect();
+        json!({ "route": split })
+    };
+    out.push(finish(default));
+    out
+}
+
+fn cond_is_empty(v: &Value) -> bool {
+    v.as_object().is_none_or(|m| m.is_empty())
+}
+
+fn externals(cx: &mut Cx) {
+    let root = cx.mesh.istiod_namespace(cx.i);
+    for e in &cx.mesh.externals {
+        let protocol = e.protocol.to_ascii_uppercase();
+        let se = json!({
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "ServiceEntry",
+            "metadata": metadata(&e.name, Some(root)),
+            "spec": {
+                "hosts": [e.host],
+                "location": "MESH_EXTERNAL",
+                "resolution": "DNS",
+                "ports": [{ "number": e.port, "name": format!("{}-{}", e.protocol, e.port), "protocol": protocol }]
+            }
+        });
+        let origin = Origin {
+            span: e.span,
+            path: format!("mesh {} > external {}", cx.mesh.name, e.name),
+        };
+        cx.push(Place::Layer(Layer::Services), 3, se, origin);
+    }
+}
+
+/// Network ID under which an importing mesh knows a cluster of another mesh: the
+/// exporting mesh's name and the cluster's network (or name). The `.` cannot occur in a
+/// meshc network name, so it never collides with the importer's own networks.
+pub fn foreign_network(mesh: &crate::model::Mesh, cluster: usize) -> String {
+    let c = &mesh.clusters[cluster];
+    format!("{}.{}", mesh.name, c.network.as_deref().unwrap_or(&c.name))
+}
+
+/// Services other meshes export to this one: a ServiceEntry whose endpoints are the
+/// exporter's east-west gateways (port 15443, where AUTO_PASSTHROUGH routes by SNI), with
+/// the exporter's network and locality, and a DestinationRule with Istio mutual TLS.
+fn imports(cx: &mut Cx) {
+    let Some(me) = cx.model.mesh_index(&cx.mesh.name) else {
+        return;
+    };
+    let root = cx.mesh.istiod_namespace(cx.i);
+    for (mi, si) in cx.model.imports_of(me) {
+        let exporter = &cx.model.meshes[mi];
+        let s = &exporter.services[si];
+        let name = format!("federated-{}-{}-{}", exporter.name, s.namespace, s.name);
+        let ports: Vec<Value> = s
+            .ports
+            .iter()
+            .map(|p| json!({ "number": p.number, "name": p.name, "protocol": p.istio_protocol() }))
+            .collect();
+        let mut clusters: Vec<usize> = s.deploys.iter().map(|d| d.cluster).collect();
+        clusters.dedup();
+        let endpoints: Vec<Value> = clusters
+            .iter()
+            .map(|&c| {
+                let cl = &exporter.clusters[c];
+                let mut ep = json!({ "address": cl.east_west_address });
+                let mut port_map = Map::new();
+                for p in &s.ports {
+                    port_map.insert(p.name.clone(), json!(15443));
+                }
+                ep["ports"] = Value::Object(port_map);
+                ep["network"] = json!(foreign_network(exporter, c));
+                if let Some(region) = &cl.region {
+                    let locality = match &cl.zone {
+                        Some(z) => format!("{region}/{z}"),
+                        None => region.clone(),
+                    };
+                    ep["locality"] = json!(locality);
+                }
+                ep
+            })
+            .collect();
+        let se = json!({
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "ServiceEntry",
+            "metadata": metadata(&name, Some(root)),
+            "spec": {
+                "hosts": [s.fqdn()],
+                "location": "MESH_INTERNAL",
+                "resolution": "STATIC",
+                "ports": ports,
+                "endpoints": endpoints
+            }
+        });
+        let mut tls = json!({ "mode": "ISTIO_MUTUAL" });
+        if s.deploys.iter().any(|d| d.image.is_some()) {
+            // The workload's identity in the exporting mesh (meshc renders its ServiceAccount).
+            tls["subjectAltNames"] = json!([format!(
+                "spiffe://{}/ns/{}/sa/{}",
+                exporter.trust_domain, s.namespace, s.name
+            )]);
+        }
+        let dr = json!({
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "DestinationRule",
+            "metadata": metadata(&name, Some(root)),
+            "spec": { "host": s.fqdn(), "trafficPolicy": { "tls": tls } }
+        });
+        let origin = Origin {
+            span: s.span,
+            path: format!(
+                "mesh {} > service {} (export to {})",
+                exporter.name, s.name, cx.mesh.name
+            ),
+        };
+        cx.push(Place::Layer(Layer::Services), 3, se, origin.clone());
+        cx.push(Place::Layer(Layer::Services), 3, dr, origin);
+    }
+}
+
+fn gateway_name(ingress: &str) -> String {
+    format!("istio-ingress-{ingress}")
+}
+
+/// Ingress gateways this cluster runs: the gateway chart in `istio-ingress`.
+fn ingress_gateways(cx: &mut Cx) {
+    let i = cx.i;
+    let ingresses: Vec<_> = cx
+        .mesh
+        .ingresses
+        .iter()
+        .filter(|g| g.cluster == i)
+        .collect();
+    for g in ingresses {
+        let name = gateway_name(&g.name);
+        let origin = Origin {
+            span: g.span,
+            path: format!("mesh {} > ingress {}", cx.mesh.name, g.name),
+        };
+        let depends_on = cx
+            .releases
+            .iter()
+            .find(|r| r.release == "istiod")
+            .map(|r| r.release.clone())
+            .into_iter()
+            .collect();
+        cx.releases.push(HelmRelease {
+            release: name.clone(),
+            chart: "gateway",
+            namespace: INGRESS_NS,
+            values: json!({ "name": name }),
+            depends_on,
+            patches_webhooks: false,
+            origin,
+        });
+    }
+}
+
+/// Gateway and VirtualService of each ingress whose gateway this cluster's istiod
+/// configures.
+fn ingress_routing(cx: &mut Cx) {
+    let i = cx.i;
+    let ingresses: Vec<_> = cx
+        .mesh
+        .ingresses
+        .iter()
+        .filter(|g| cx.mesh.config_cluster_for(g.cluster) == i)
+        .collect();
+    for g in ingresses {
+        let selector = gateway_name(&g.name)
+            .trim_start_matches("istio-")
+            .to_string();
+        let hosts: Vec<&str> = g.hosts.iter().map(|(h, _)| h.as_str()).collect();
+        let mut servers: Vec<Value> = vec![json!({
+            "port": { "number": 80, "name": "http", "protocol": "HTTP" },
+            "hosts": hosts,
+            "tls": { "httpsRedirect": true }
+        })];
+        for (n, (host, secret)) in g.hosts.iter().enumerate() {
+            servers.push(json!({
+                "port": { "number": 443, "name": format!("https-{n}"), "protocol": "HTTPS" },
+                "hosts": [host],
+                "tls": { "mode": "SIMPLE", "credentialName": secret }
+            }));
+        }
+        let gw = json!({
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "Gateway",
+            "metadata": metadata(&g.name, Some(INGRESS_NS)),
+            "spec": { "selector": { "istio": selector }, "servers": servers }
+        });
+        let http: Vec<Value> = g
+            .routes
+            .iter()
+            .map(|r| {
+                let s = &cx.mesh.services[r.service];
+                json!({
+                    "match": [{ "uri": { "prefix": r.prefix } }],
+                    "route": [{ "destination": { "host": s.fqdn(), "port": { "number": r.port } } }]
+                })
+            })
+            .collect();
+        let vs = json!({
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "VirtualService",
+            "metadata": metadata(&g.name, Some(INGRESS_NS)),
+            "spec": { "hosts": hosts, "gateways": [format!("{INGRESS_NS}/{}", g.name)], "http": http }
+        });
+        let origin = Origin {
+            span: g.span,
+            path: format!("mesh {} > ingress {}", cx.mesh.name, g.name),
+        };
+        cx.push(Place::Layer(Layer::Services), 3, gw, origin.clone());
+        cx.push(Place::Layer(Layer::Services), 3, vs, origin);
+    }
+}
+
+/// Name of the tracing provider meshc declares in `meshConfig.extensionProviders`.
+pub const TRACING_PROVIDER: &str = "otel-tracing";
+
+fn telemetry(cx: &mut Cx) {
+    let Some(t) = &cx.mesh.telemetry else { return };
+    let root = cx.mesh.istiod_namespace(cx.i);
+    let mut spec = json!({});
+    if t.access_log {
+        spec["accessLogging"] = json!([{ "providers": [{ "name": "envoy" }] }]);
+    }
+    if let Some((sampling, _)) = &t.tracing {
+        spec["tracing"] = json!([{ "providers": [{ "name": TRACING_PROVIDER }], "randomSamplingPercentage": sampling }]);
+    }
+    if cond_is_empty(&spec) {
+        return;
+    }
+    let tel = json!({
+        "apiVersion": "telemetry.istio.io/v1",
+        "kind": "Telemetry",
+        "metadata": metadata("mesh-default", Some(root)),
+        "spec": spec
+    });
+    let origin = Origin {
+        span: t.span,
+        path: format!("mesh {} > telemetry", cx.mesh.name),
+    };
+    cx.push(Place::Layer(Layer::Mesh), 0, tel, origin);
+}

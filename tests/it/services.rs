@@ -1,0 +1,442 @@
+//! Services, placement and traffic (issue 3's acceptance, and the reference's 9.7
+//! traffic checklist), asserted on the parsed output of the examples.
+
+use serde_json::Value;
+
+use crate::common::{compile_text, examples, output_of, root};
+use crate::models::Out;
+
+/// A file without its two-line provenance header.
+fn body(o: &Out, path: &str) -> String {
+    o.doc_text(path)
+        .lines()
+        .skip(2)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn full_example_aws_east_has_the_checkout_service_as_the_topology_describes() {
+    let o = Out::of("full");
+    let dep = o.doc("clusters/aws-east/30-services/deployment-checkout-v1.shop.yaml");
+    assert_eq!(dep["spec"]["replicas"], 3);
+    assert_eq!(
+        dep["spec"]["template"]["metadata"]["labels"]["app"],
+        "checkout"
+    );
+    assert_eq!(
+        dep["spec"]["template"]["metadata"]["labels"]["version"],
+        "v1"
+    );
+    assert_eq!(
+        dep["spec"]["template"]["spec"]["containers"][0]["image"],
+        "ghcr.io/acme/checkout:1.4.0"
+    );
+    let svc = o.doc("clusters/aws-east/30-services/service-checkout.shop.yaml");
+    let ports: Vec<(&str, i64)> = svc["spec"]["ports"]
+        .as_array()
+        .expect("ports")
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap_or(""),
+                p["port"].as_i64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ports,
+        [("http", 8080), ("grpc", 9090)],
+        "port names follow Istio's protocol prefixes"
+    );
+
+    let dr = o.doc("clusters/aws-east/30-services/destinationrule-checkout.shop.yaml");
+    assert_eq!(dr["spec"]["host"], "checkout.shop.svc.cluster.local");
+    let subsets: Vec<&str> = dr["spec"]["subsets"]
+        .as_array()
+        .expect("subsets")
+        .iter()
+        .map(|s| s["name"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(subsets, ["v1", "v2"]);
+    let tp = &dr["spec"]["trafficPolicy"];
+    assert_eq!(
+        tp["loadBalancer"]["localityLbSetting"]["failover"][0]["from"],
+        "us-east-1"
+    );
+    assert_eq!(
+        tp["loadBalancer"]["localityLbSetting"]["failover"][0]["to"],
+        "us-west1"
+    );
+    assert_eq!(tp["outlierDetection"]["consecutive5xxErrors"], 5);
+    assert_eq!(tp["connectionPool"]["tcp"]["maxConnections"], 100);
+    assert_eq!(tp["connectionPool"]["http"]["http1MaxPendingRequests"], 50);
+    assert_eq!(tp["loadBalancer"]["simple"], "LEAST_REQUEST");
+
+    let vs = o.doc("clusters/aws-east/30-services/virtualservice-checkout.shop.yaml");
+    let http = vs["spec"]["http"].as_array().expect("http routes");
+    assert_eq!(http[0]["match"][0]["headers"]["x-canary"]["exact"], "true");
+    assert_eq!(http[0]["route"][0]["destination"]["subset"], "v2");
+    let split: Vec<(&str, i64)> = http[1]["route"]
+        .as_array()
+        .expect("split")
+        .iter()
+        .map(|r| {
+            (
+                r["destination"]["subset"].as_str().unwrap_or(""),
+                r["weight"].as_i64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(split, [("v1", 90), ("v2", 10)]);
+    for r in http {
+        assert_eq!(r["timeout"], "10s");
+        assert_eq!(r["retries"]["attempts"], 3);
+        assert_eq!(r["retries"]["perTryTimeout"], "2s");
+        assert_eq!(r["retries"]["retryOn"], "5xx,reset");
+    }
+
+    // The same mesh configuration on the other primary; none on the remote.
+    for f in [
+        "destinationrule-checkout.shop.yaml",
+        "virtualservice-checkout.shop.yaml",
+    ] {
+        assert_eq!(
+            body(&o, &format!("clusters/aws-east/30-services/{f}")),
+            body(&o, &format!("clusters/gcp-west/30-services/{f}")),
+            "{f}"
+        );
+        assert!(
+            !o.has(&format!("clusters/gcp-west-b/30-services/{f}")),
+            "the remote reads its primary's configuration"
+        );
+    }
+    // gcp-west runs v2 only.
+    assert!(o.has("clusters/gcp-west/30-services/deployment-checkout-v2.shop.yaml"));
+    assert!(!o.has("clusters/gcp-west/30-services/deployment-checkout-v1.shop.yaml"));
+}
+
+#[test]
+fn full_example_ingress_external_and_telemetry() {
+    let o = Out::of("full");
+    let app = o.doc("argocd/aws-east/application-aws-east-istio-ingress-public.argocd.yaml");
+    assert_eq!(app["spec"]["destination"]["namespace"], "istio-ingress");
+    assert_eq!(app["spec"]["source"]["chart"], "gateway");
+    assert_eq!(
+        app["spec"]["source"]["helm"]["valuesObject"]["name"],
+        "istio-ingress-public"
+    );
+    let gw = o.doc("clusters/aws-east/30-services/gateway-public.istio-ingress.yaml");
+    assert_eq!(
+        gw["spec"]["selector"]["istio"], "ingress-public",
+        "the gateway chart's `istio` label is the name without `istio-`"
+    );
+    let https = gw["spec"]["servers"]
+        .as_array()
+        .expect("servers")
+        .iter()
+        .find(|s| s["port"]["number"] == 443)
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(https["tls"]["mode"], "SIMPLE");
+    assert_eq!(https["tls"]["credentialName"], "shop-cert");
+    assert_eq!(https["hosts"][0], "shop.acme.io");
+    let vs = o.doc("clusters/aws-east/30-services/virtualservice-public.istio-ingress.yaml");
+    assert_eq!(vs["spec"]["gateways"][0], "istio-ingress/public");
+    assert_eq!(
+        vs["spec"]["http"][0]["route"][0]["destination"]["host"],
+        "checkout.shop.svc.cluster.local"
+    );
+    assert_eq!(
+        vs["spec"]["http"][0]["route"][0]["destination"]["port"]["number"],
+        8080
+    );
+    assert!(
+        !o.has("clusters/gcp-west/30-services/gateway-public.istio-ingress.yaml"),
+        "only the istiod that configures the ingress cluster gets its Gateway"
+    );
+
+    for c in ["aws-east", "gcp-west"] {
+        let se = o.doc(&format!(
+            "clusters/{c}/30-services/serviceentry-stripe.istio-system.yaml"
+        ));
+        assert_eq!(se["spec"]["location"], "MESH_EXTERNAL");
+        assert_eq!(se["spec"]["resolution"], "DNS");
+        assert_eq!(se["spec"]["hosts"][0], "api.stripe.com");
+        assert_eq!(se["spec"]["ports"][0]["number"], 443);
+        assert_eq!(se["spec"]["ports"][0]["protocol"], "TLS");
+        let t = o.doc(&format!(
+            "clusters/{c}/20-mesh/telemetry-mesh-default.istio-system.yaml"
+        ));
+        assert_eq!(t["apiVersion"], "telemetry.istio.io/v1");
+        assert_eq!(
+            t["spec"]["accessLogging"][0]["providers"][0]["name"],
+            "envoy"
+        );
+        assert_eq!(t["spec"]["tracing"][0]["randomSamplingPercentage"], 1.0);
+        let mc = &o.values(c, "istiod")["meshConfig"];
+        let providers: Vec<&str> = mc["extensionProviders"]
+            .as_array()
+            .expect("providers")
+            .iter()
+            .map(|p| p["name"].as_str().unwrap_or(""))
+            .collect();
+        assert_eq!(providers, ["envoy", "otel-tracing"]);
+        assert_eq!(
+            mc["extensionProviders"][1]["opentelemetry"]["service"],
+            "otel-collector.observability"
+        );
+        assert_eq!(mc["extensionProviders"][1]["opentelemetry"]["port"], 4317);
+        // Cluster-local `ledger` in every primary.
+        assert_eq!(mc["serviceSettings"][0]["settings"]["clusterLocal"], true);
+        assert_eq!(
+            mc["serviceSettings"][0]["hosts"][0],
+            "ledger.shop.svc.cluster.local"
+        );
+    }
+}
+
+#[test]
+fn dns_proxying_decides_where_services_resolve() {
+    let topology = |dns: &str| {
+        format!(
+            r#"istio version="1.28.2"
+gitops flux
+secrets external-secrets store=vault
+mesh prod {{
+    dns-proxy {dns}
+    ca cert-manager issuer=root
+    cluster a {{
+        control-plane primary
+        api-server "https://a.example:6443"
+    }}
+    cluster b {{
+        control-plane primary
+        api-server "https://b.example:6443"
+    }}
+    namespace shop
+    service api namespace=shop {{
+        port http 8080
+        deploy a image="api:1"
+    }}
+}}
+"#
+        )
+    };
+    for (dns, in_b) in [("#false", true), ("#true", false)] {
+        let (_, c) = compile_text("dns.kdl", &topology(dns));
+        let out = c.output.expect("compiles");
+        assert!(
+            out.get("clusters/a/30-services/service-api.shop.yaml")
+                .is_some()
+        );
+        assert_eq!(
+            out.get("clusters/b/30-services/service-api.shop.yaml")
+                .is_some(),
+            in_b,
+            "dns-proxy {dns}"
+        );
+        assert!(
+            out.get("clusters/b/30-services/deployment-api.shop.yaml")
+                .is_none(),
+            "the workload runs only where deployed"
+        );
+        assert!(
+            out.get("clusters/b/00-prereqs/namespace-shop.yaml")
+                .is_some(),
+            "the namespace exists where callers are"
+        );
+    }
+}
+
+#[test]
+fn cluster_local_services_are_set_in_every_primary() {
+    let o = Out::of("canary-failover");
+    for c in ["use1", "usw2"] {
+        let settings = &o.values(c, "istiod")["meshConfig"]["serviceSettings"];
+        assert_eq!(settings[0]["settings"]["clusterLocal"], true);
+        assert_eq!(
+            settings[0]["hosts"],
+            serde_json::json!(["cache.store.svc.cluster.local"])
+        );
+    }
+}
+
+#[test]
+fn federation_imports_through_the_exporters_gateway_with_mutual_trust() {
+    let o = Out::of("federation");
+    let se = o.doc("clusters/shop-1/30-services/serviceentry-federated-payments-ledger-ledger.istio-system.yaml");
+    assert_eq!(se["spec"]["hosts"][0], "ledger.ledger.svc.cluster.local");
+    assert_eq!(se["spec"]["location"], "MESH_INTERNAL");
+    let ep = &se["spec"]["endpoints"][0];
+    assert_eq!(
+        ep["address"], "52.28.10.20",
+        "the exporter's east-west gateway"
+    );
+    assert_eq!(ep["ports"]["grpc"], 15443, "AUTO_PASSTHROUGH port");
+    assert_eq!(ep["network"], "payments.pay-net");
+    assert_eq!(ep["locality"], "eu-central-1/eu-central-1a");
+    let dr = o.doc("clusters/shop-1/30-services/destinationrule-federated-payments-ledger-ledger.istio-system.yaml");
+    assert_eq!(dr["spec"]["trafficPolicy"]["tls"]["mode"], "ISTIO_MUTUAL");
+    assert_eq!(
+        dr["spec"]["trafficPolicy"]["tls"]["subjectAltNames"][0],
+        "spiffe://payments.acme.io/ns/ledger/sa/ledger"
+    );
+
+    let shop = o.values("shop-1", "istiod");
+    let pay = o.values("pay-1", "istiod");
+    assert_ne!(
+        shop["global"]["meshID"], pay["global"]["meshID"],
+        "distinct mesh IDs"
+    );
+    assert_ne!(
+        shop["meshConfig"]["trustDomain"], pay["meshConfig"]["trustDomain"],
+        "distinct trust domains"
+    );
+    assert_eq!(
+        shop["meshConfig"]["caCertificates"][0]["spiffeBundleUrl"],
+        "https://spiffe.payments.acme.io/bundle"
+    );
+    assert_eq!(
+        shop["meshConfig"]["caCertificates"][0]["trustDomains"][0],
+        "payments.acme.io"
+    );
+    assert_eq!(
+        pay["meshConfig"]["caCertificates"][0]["trustDomains"][0], "shop.acme.io",
+        "mTLS is mutual: the exporter trusts the importer too"
+    );
+    assert_eq!(shop["env"]["ISTIO_MULTIROOT_MESH"], "true");
+    assert_eq!(
+        shop["global"]["meshNetworks"]["payments.pay-net"]["gateways"][0]["address"],
+        "52.28.10.20"
+    );
+    assert_eq!(
+        shop["global"]["meshNetworks"]["payments.pay-net"]["gateways"][0]["port"],
+        15443
+    );
+
+    // Exposure on the exporting side.
+    assert_eq!(
+        o.values("pay-1", "istio-eastwestgateway")["networkGateway"],
+        "pay-net"
+    );
+    assert!(o.has("clusters/pay-1/20-mesh/gateway-cross-network-gateway.istio-system.yaml"));
+    // No remote secrets between meshes.
+    for p in o.paths() {
+        assert!(
+            !p.contains("istio-remote-secret"),
+            "{p}: meshes never exchange remote secrets"
+        );
+    }
+}
+
+#[test]
+fn failover_without_outlier_detection_is_an_error_with_help() {
+    let (_, c) = crate::common::compile_path(
+        &root().join("tests/ui/E0603-failover-without-outlier-detection.kdl"),
+    );
+    let d = c
+        .diagnostics
+        .iter()
+        .find(|d| d.code == meshc::diag::Code::FailoverWithoutOutlierDetection)
+        .expect("E0603");
+    assert!(c.has_errors() && c.output.is_none());
+    assert!(
+        d.help
+            .as_deref()
+            .is_some_and(|h| h.contains("outlier-detection")),
+        "{:?}",
+        d.help
+    );
+}
+
+/// Reference 9.7, over every example: failover has outlier detection and distinct
+/// regions; weights total 100 and name subsets of a DestinationRule for the same host;
+/// per-cluster subsets name real clusters; every Istio resource is v1.
+#[test]
+fn checklist_9_7_traffic_over_every_example() {
+    for path in examples() {
+        let out = output_of(&path);
+        let docs: Vec<(String, Value)> = out
+            .files
+            .iter()
+            .filter(|f| f.path.starts_with("clusters/"))
+            .map(|f| {
+                (
+                    f.path.clone(),
+                    serde_saphyr::from_str::<Value>(&f.contents).unwrap_or(Value::Null),
+                )
+            })
+            .collect();
+        let clusters: Vec<&str> = out
+            .files
+            .iter()
+            .filter_map(|f| {
+                f.path
+                    .strip_prefix("clusters/")?
+                    .strip_suffix("/kustomization.yaml")
+            })
+            .collect();
+        for (p, d) in &docs {
+            let cluster_dir = p.split('/').take(2).collect::<Vec<_>>().join("/");
+            match d["kind"].as_str() {
+                Some("DestinationRule") => {
+                    let lb = &d["spec"]["trafficPolicy"]["loadBalancer"]["localityLbSetting"];
+                    if let Some(failover) = lb["failover"].as_array() {
+                        assert!(
+                            d["spec"]["trafficPolicy"]["outlierDetection"].is_object(),
+                            "{p}: failover without outlierDetection"
+                        );
+                        assert!(lb["distribute"].is_null(), "{p}: distribute with failover");
+                        for f in failover {
+                            assert_ne!(f["from"], f["to"], "{p}");
+                        }
+                    }
+                    for s in d["spec"]["subsets"].as_array().into_iter().flatten() {
+                        if let Some(c) = s["labels"]["topology.istio.io/cluster"].as_str() {
+                            assert!(clusters.contains(&c), "{p}: subset for unknown cluster {c}");
+                        }
+                    }
+                }
+                Some("VirtualService") if d["spec"]["gateways"].is_null() => {
+                    let host = d["spec"]["hosts"][0].as_str().unwrap_or("");
+                    for r in d["spec"]["http"].as_array().into_iter().flatten() {
+                        let routes = r["route"].as_array().expect("route");
+                        if routes.len() > 1 {
+                            let total: i64 = routes
+                                .iter()
+                                .map(|x| x["weight"].as_i64().unwrap_or(0))
+                                .sum();
+                            assert_eq!(total, 100, "{p}");
+                        }
+                        for x in routes {
+                            let Some(subset) = x["destination"]["subset"].as_str() else {
+                                continue;
+                            };
+                            let defined = docs.iter().any(|(q, e)| {
+                                q.starts_with(&cluster_dir)
+                                    && e["kind"] == "DestinationRule"
+                                    && e["spec"]["host"] == host
+                                    && e["spec"]["subsets"]
+                                        .as_array()
+                                        .into_iter()
+                                        .flatten()
+                                        .any(|s| s["name"] == subset)
+                            });
+                            assert!(
+                                defined,
+                                "{p}: subset {subset} of {host} has no DestinationRule in {cluster_dir}"
+                            );
+                        }
+                    }
+                }
+                _ => {}
+            }
+            if let Some(api) = d["apiVersion"].as_str()
+                && api.contains("istio.io")
+            {
+                assert!(api.ends_with("/v1"), "{p}: {api}");
+            }
+        }
+    }
+}
