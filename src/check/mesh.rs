@@ -24,7 +24,7 @@ pub fn meshes(ast: &ast::Ast, diags: &mut Vec<Diagnostic>) -> Vec<Mesh> {
         }
         diags.push(d);
     }
-    duplicates(ast.meshes.iter().map(|m| &m.name), "mesh", diags);
+    first_declarations(&ast.meshes, |m| &m.name, "mesh", diags);
     ast.meshes
         .iter()
         .map(|m| {
@@ -36,33 +36,35 @@ pub fn meshes(ast: &ast::Ast, diags: &mut Vec<Diagnostic>) -> Vec<Mesh> {
 }
 
 /// Reports every name declared a second time among `names`.
-fn duplicates<'a>(
-    names: impl Iterator<Item = &'a ast::Spanned<String>>,
+/// Reports every item whose name was declared before among `items`, and returns the
+/// first declarations, in order.
+pub(super) fn first_declarations<'a, T>(
+    items: &'a [T],
+    name: impl Fn(&'a T) -> &'a ast::Spanned<String>,
     what: &str,
     diags: &mut Vec<Diagnostic>,
-) {
-    let mut seen: Vec<&ast::Spanned<String>> = Vec::new();
-    for n in names {
-        if let Some(first) = seen.iter().find(|f| f.value == n.value) {
+) -> Vec<&'a T> {
+    let mut kept: Vec<&'a T> = Vec::new();
+    for item in items {
+        let n = name(item);
+        if let Some(first) = kept.iter().map(|k| name(k)).find(|f| f.value == n.value) {
             diags.push(
-                Diagnostic::new(
-                    Code::DuplicateName,
-                    format!("{what} `{}` is declared twice", n.value),
-                )
-                .primary(n.span, "declared again here")
-                .secondary(first.span, "first declared here")
-                .help(format!("rename or remove one of the two {what}s")),
+                Diagnostic::new(Code::DuplicateName, format!("{what} `{}` is declared twice", n.value))
+                    .primary(n.span, "declared again here")
+                    .secondary(first.span, "first declared here")
+                    .help(format!("rename or remove one of the two {what}s")),
             );
         } else {
-            seen.push(n);
+            kept.push(item);
         }
     }
+    kept
 }
 
 fn mesh(m: &ast::Mesh, diags: &mut Vec<Diagnostic>) -> Mesh {
-    duplicates(m.networks.iter(), "network", diags);
-    duplicates(m.clusters.iter().map(|c| &c.name), "cluster", diags);
-    duplicates(m.namespaces.iter().map(|n| &n.name), "namespace", diags);
+    first_declarations(&m.networks, |n| n, "network", diags);
+    first_declarations(&m.clusters, |c| &c.name, "cluster", diags);
+    first_declarations(&m.namespaces, |n| &n.name, "namespace", diags);
 
     let trust_domain = match &m.trust_domain {
         Some(td) => {

@@ -2,6 +2,7 @@
 //! ports, placement, routes, failover, export), external services, ingress, telemetry.
 
 use crate::ast::{self, Balancer, Spanned};
+use super::mesh::first_declarations;
 use crate::diag::{Code, Diagnostic};
 use crate::lower::schema::PORT_PROTOCOLS;
 use crate::model::{
@@ -659,21 +660,7 @@ fn route(
 }
 
 fn externals(m: &ast::Mesh, mesh: &mut Mesh, diags: &mut Vec<Diagnostic>) {
-    let mut seen: Vec<&Spanned<String>> = Vec::new();
-    for e in &m.externals {
-        if let Some(first) = seen.iter().find(|f| f.value == e.name.value) {
-            diags.push(
-                Diagnostic::new(
-                    Code::DuplicateName,
-                    format!("external `{}` is declared twice", e.name.value),
-                )
-                .primary(e.name.span, "declared again here")
-                .secondary(first.span, "first declared here")
-                .help("rename or remove one of the two"),
-            );
-            continue;
-        }
-        seen.push(&e.name);
+    for e in first_declarations(&m.externals, |e| &e.name, "external", diags) {
         let (Some(host), Some(port), Some(protocol)) = (&e.host, &e.port, &e.protocol) else {
             continue;
         };
@@ -699,21 +686,7 @@ fn externals(m: &ast::Mesh, mesh: &mut Mesh, diags: &mut Vec<Diagnostic>) {
 }
 
 fn ingresses(m: &ast::Mesh, mesh: &mut Mesh, diags: &mut Vec<Diagnostic>) {
-    let mut seen: Vec<&Spanned<String>> = Vec::new();
-    for ing in &m.ingresses {
-        if let Some(first) = seen.iter().find(|f| f.value == ing.name.value) {
-            diags.push(
-                Diagnostic::new(
-                    Code::DuplicateName,
-                    format!("ingress `{}` is declared twice", ing.name.value),
-                )
-                .primary(ing.name.span, "declared again here")
-                .secondary(first.span, "first declared here")
-                .help("rename or remove one of the two"),
-            );
-            continue;
-        }
-        seen.push(&ing.name);
+    for ing in first_declarations(&m.ingresses, |g| &g.name, "ingress", diags) {
         let Some(cluster) = &ing.cluster else {
             continue;
         };
