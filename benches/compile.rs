@@ -3,7 +3,9 @@
 //! time, so it cannot flake; read its numbers.
 //!
 //! Shapes: many meshes of ten multi-network primaries each (hundreds of clusters, the
-//! common large estate), and one mesh of many primaries (remote secrets grow as n²).
+//! common large estate), with and without thousands of services (each in two clusters,
+//! with a canary route and locality failover), and one mesh of many primaries (remote
+//! secrets grow as n²).
 
 use std::time::{Duration, Instant};
 
@@ -11,7 +13,7 @@ use meshc::source::Sources;
 
 /// `meshes` meshes of `per_mesh` clusters, on `per_mesh / 2` networks, each mesh with a
 /// remote cluster served by its first primary.
-fn topology(meshes: usize, per_mesh: usize) -> String {
+fn topology(meshes: usize, per_mesh: usize, services: usize) -> String {
     let mut s = String::from(
         "istio version=\"1.28.2\"\ngitops argocd repo=\"https://github.com/acme/mesh-rendered.git\" revision=main path=rendered\nsecrets external-secrets store=vault prefix=\"mesh/\"\n",
     );
@@ -35,7 +37,20 @@ fn topology(meshes: usize, per_mesh: usize) -> String {
                 c % 250
             ));
         }
-        s.push_str("    namespace shop\n    namespace billing\n}\n");
+        s.push_str("    namespace shop\n    namespace billing\n");
+        for k in 0..services {
+            let (a, b) = (k % per_mesh, (k + 1) % per_mesh);
+            // Regions are `r<cluster % 4>`; fail over only between distinct ones.
+            let failover = if a % 4 != b % 4 {
+                format!("        failover from=r{} to=r{}\n", a % 4, b % 4)
+            } else {
+                String::new()
+            };
+            s.push_str(&format!(
+                "    service svc{k} namespace=shop {{\n        port http 8080\n        port grpc 9090\n        deploy m{m}-c{a} version=v1 replicas=2 image=\"ghcr.io/acme/svc{k}:1\"\n        deploy m{m}-c{b} version=v2 image=\"ghcr.io/acme/svc{k}:2\"\n        route {{\n            match header=\"x-canary\" exact=\"true\" version=v2\n            weight v1=90 v2=10\n            timeout \"5s\"\n        }}\n{failover}        outlier-detection\n    }}\n"
+            ));
+        }
+        s.push_str("}\n");
     }
     s
 }
@@ -52,8 +67,8 @@ fn best<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
     (best, last.expect("runs > 0"))
 }
 
-fn bench(label: &str, meshes: usize, per_mesh: usize) {
-    let text = topology(meshes, per_mesh);
+fn bench(label: &str, meshes: usize, per_mesh: usize, services: usize) {
+    let text = topology(meshes, per_mesh, services);
     let mut sources = Sources::new();
     let id = sources.add("bench.kdl", text.clone());
     let file = sources.get(id);
@@ -69,8 +84,9 @@ fn bench(label: &str, meshes: usize, per_mesh: usize) {
     let bytes: usize = out.files.iter().map(|f| f.contents.len()).sum();
     let beyond = lower + check + render + emit;
     println!(
-        "{label:<34} {:>4} clusters {:>6} files {:>6.1} MB | parse {:>8.1?} | lower {:>7.1?} check {:>7.1?} render {:>7.1?} emit {:>8.1?} | beyond parsing {:>8.1?}",
+        "{label:<34} {:>4} clusters {:>5} services {:>6} files {:>6.1} MB | parse {:>8.1?} | lower {:>7.1?} check {:>7.1?} render {:>7.1?} emit {:>8.1?} | beyond parsing {:>8.1?}",
         meshes * per_mesh,
+        meshes * services,
         out.files.len(),
         bytes as f64 / 1e6,
         parse,
@@ -83,7 +99,8 @@ fn bench(label: &str, meshes: usize, per_mesh: usize) {
 }
 
 fn main() {
-    bench("30 meshes x 10 clusters", 30, 10);
-    bench("100 meshes x 5 clusters", 100, 5);
-    bench("1 mesh x 100 primaries", 1, 100);
+    bench("30 meshes x 10 clusters", 30, 10, 0);
+    bench("30 meshes x 10 clusters, 100 svc", 30, 10, 100);
+    bench("100 meshes x 5 clusters, 30 svc", 100, 5, 30);
+    bench("1 mesh x 100 primaries", 1, 100, 0);
 }

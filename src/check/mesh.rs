@@ -49,10 +49,13 @@ pub(super) fn first_declarations<'a, T>(
         let n = name(item);
         if let Some(first) = kept.iter().map(|k| name(k)).find(|f| f.value == n.value) {
             diags.push(
-                Diagnostic::new(Code::DuplicateName, format!("{what} `{}` is declared twice", n.value))
-                    .primary(n.span, "declared again here")
-                    .secondary(first.span, "first declared here")
-                    .help(format!("rename or remove one of the two {what}s")),
+                Diagnostic::new(
+                    Code::DuplicateName,
+                    format!("{what} `{}` is declared twice", n.value),
+                )
+                .primary(n.span, "declared again here")
+                .secondary(first.span, "first declared here")
+                .help(format!("rename or remove one of the two {what}s")),
             );
         } else {
             kept.push(item);

@@ -1,8 +1,8 @@
 //! Rules about what runs in a mesh and how traffic reaches it: services (namespaces,
 //! ports, placement, routes, failover, export), external services, ingress, telemetry.
 
-use crate::ast::{self, Balancer, Spanned};
 use super::mesh::first_declarations;
+use crate::ast::{self, Balancer, Spanned};
 use crate::diag::{Code, Diagnostic};
 use crate::lower::schema::PORT_PROTOCOLS;
 use crate::model::{

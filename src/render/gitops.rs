@@ -24,16 +24,6 @@ fn has_layer(cx: &Cx, layer: Layer) -> bool {
     cx.objects.iter().any(|o| o.place == Place::Layer(layer))
 }
 
-/// Annotates every object of the cluster's layers with its Argo CD sync wave.
-fn sync_waves(cx: &mut Cx) {
-    for o in &mut cx.objects {
-        if let Place::Layer(_) = o.place {
-            o.value["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] =
-                json!(o.wave.to_string());
-        }
-    }
-}
-
 fn sync_policy() -> Value {
     json!({
         "automated": { "prune": true, "selfHeal": true },
@@ -80,7 +70,6 @@ fn application(cx: &Cx, name: &str, wave: i32, namespace: &str, source: Value) -
 }
 
 fn argocd(cx: &mut Cx) {
-    sync_waves(cx);
     let g = &cx.model.gitops;
     let repo = g.repo.clone().unwrap_or_default();
     let c = cx.cluster();

@@ -9,6 +9,8 @@ mod gitops;
 mod services;
 mod trust;
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value, json};
 
 use crate::model::{Mesh, Model};
@@ -80,13 +82,14 @@ pub struct Object {
     pub place: Place,
     /// Apply order inside its place (Argo CD sync wave); lower first.
     pub wave: i32,
-    pub value: Value,
+    /// Shared: an object every configuration cluster of a mesh holds is built once.
+    pub value: Arc<Value>,
     pub origin: Origin,
 }
 
 impl Object {
     fn str_at(&self, path: &[&str]) -> &str {
-        let mut v = &self.value;
+        let mut v: &Value = &self.value;
         for p in path {
             v = &v[*p];
         }
@@ -122,10 +125,24 @@ pub struct Rendered {
 pub fn render(model: &Model) -> Rendered {
     let mut clusters = Vec::new();
     for mesh in &model.meshes {
+        // Mesh-wide configuration is the same in every configuration cluster with the same
+        // root namespace: render it once and share it.
+        let mut shared: Vec<(&'static str, Vec<Object>)> = Vec::new();
         for i in 0..mesh.clusters.len() {
             let mut cx = Cx::new(model, mesh, i);
             control_plane::render(&mut cx);
             services::render(&mut cx);
+            if mesh.holds_config(i) {
+                let root = mesh.istiod_namespace(i);
+                if !shared.iter().any(|(r, _)| *r == root) {
+                    let mut once = Cx::new(model, mesh, i);
+                    services::mesh_config(&mut once);
+                    shared.push((root, once.objects));
+                }
+                if let Some((_, objects)) = shared.iter().find(|(r, _)| *r == root) {
+                    cx.objects.extend(objects.iter().cloned());
+                }
+            }
             trust::render(&mut cx);
             credentials::render(&mut cx);
             gitops::render(&mut cx);
@@ -198,11 +215,18 @@ impl<'a> Cx<'a> {
         }
     }
 
-    pub fn push(&mut self, place: Place, wave: i32, value: Value, origin: Origin) {
+    pub fn push(&mut self, place: Place, wave: i32, mut value: Value, origin: Origin) {
+        if let Place::Layer(_) = place
+            && self.model.gitops.tool == crate::ast::GitopsTool::Argocd
+        {
+            // Argo CD applies a layer's objects in waves; Flux orders by layer alone.
+            value["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] =
+                json!(wave.to_string());
+        }
         self.objects.push(Object {
             place,
             wave,
-            value,
+            value: Arc::new(value),
             origin,
         });
     }

@@ -11,6 +11,8 @@ use super::{Cx, HelmRelease, Layer, Origin, Place, metadata, set};
 use crate::ast::{Balancer, HeaderMatch};
 use crate::model::{INGRESS_NS, Route, Service, Target};
 
+/// What depends on the cluster: its workloads, its ingress gateways and, where it holds
+/// configuration, the routing of the ingresses its istiod configures.
 pub fn render(cx: &mut Cx) {
     let i = cx.i;
     if cx.mesh.runs_workloads(i) {
@@ -20,14 +22,19 @@ pub fn render(cx: &mut Cx) {
     }
     ingress_gateways(cx);
     if cx.mesh.holds_config(i) {
-        for s in &cx.mesh.services {
-            traffic_policy(cx, s);
-        }
-        externals(cx);
-        imports(cx);
         ingress_routing(cx);
-        telemetry(cx);
     }
+}
+
+/// Mesh-wide configuration: the same in every configuration cluster of the mesh with
+/// the same root namespace (the caller renders it once and shares it).
+pub fn mesh_config(cx: &mut Cx) {
+    for s in &cx.mesh.services {
+        traffic_policy(cx, s);
+    }
+    externals(cx);
+    imports(cx);
+    telemetry(cx);
 }
 
 fn service_origin(cx: &Cx, s: &Service, what: &str) -> Origin {

@@ -32,3 +32,27 @@ fn output_has_no_timestamps() {
         }
     }
 }
+
+#[test]
+fn the_number_of_threads_does_not_change_the_bytes() {
+    for path in examples() {
+        let text = std::fs::read_to_string(&path).expect("example");
+        let mut sources = meshc::source::Sources::new();
+        let id = sources.add("topology.kdl", text);
+        let (doc, _) = meshc::syntax::parse(sources.get(id));
+        let doc = doc.expect("parses");
+        let (ast, _) = meshc::lower::lower(&[(id, &doc)]);
+        let (model, _) = meshc::check::check(&ast);
+        let model = model.expect("checks");
+        let rendered = meshc::render::render(&model);
+        let one = meshc::emit::emit_with_threads(&model, &rendered, &sources, 1);
+        for threads in [2, 3, 7] {
+            let many = meshc::emit::emit_with_threads(&model, &rendered, &sources, threads);
+            assert!(
+                one.files == many.files,
+                "{}: {threads} threads give other bytes than 1",
+                path.display()
+            );
+        }
+    }
+}
