@@ -26,6 +26,20 @@ struct Cli {
     /// When to use colour in diagnostics (NO_COLOR is honoured by `auto`).
     #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]
     color: Color,
+    /// How diagnostics are written: `human` (stderr), `json` (one object per line on
+    /// stdout) or `github` (workflow annotations on stdout).
+    #[arg(long, value_enum, default_value_t = MessageFormat::Human, global = true)]
+    message_format: MessageFormat,
+    /// Treat warnings as errors: they fail the command, and nothing is written.
+    #[arg(long, global = true)]
+    deny_warnings: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum MessageFormat {
+    Human,
+    Json,
+    Github,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -87,22 +101,16 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    let compilation = meshc::compile(&sources);
-    let mut stderr = std::io::stderr().lock();
-    for d in &compilation.diagnostics {
-        let _ = write!(stderr, "{}", render(d, &sources, style));
+    let mut compilation = meshc::compile(&sources);
+    if cli.deny_warnings {
+        meshc::diag::deny_warnings(&mut compilation.diagnostics);
     }
-    if let Some(summary) = meshc::diag::summary(&compilation.diagnostics) {
-        let _ = writeln!(
-            stderr,
-            "{}: {summary}",
-            if compilation.has_errors() {
-                "error"
-            } else {
-                "warning"
-            }
-        );
-    }
+    report(
+        &compilation.diagnostics,
+        &sources,
+        cli.message_format,
+        style,
+    );
     let failed = compilation.has_errors();
     let Some(out) = compilation.output.filter(|_| !failed) else {
         return ExitCode::from(1);
@@ -110,6 +118,7 @@ fn main() -> ExitCode {
     let Some(dir) = output else {
         return ExitCode::SUCCESS;
     };
+    let mut stderr = std::io::stderr().lock();
     match write_output(dir, &out) {
         Ok(()) => {
             let clusters = out
@@ -132,6 +141,39 @@ fn main() -> ExitCode {
             let _ = writeln!(stderr, "meshc: cannot write {}: {e}", dir.display());
             ExitCode::from(2)
         }
+    }
+}
+
+/// Prints diagnostics in the chosen format, then the summary line (to stderr).
+fn report(
+    diags: &[meshc::diag::Diagnostic],
+    sources: &Sources,
+    format: MessageFormat,
+    style: HumanStyle,
+) {
+    let mut stderr = std::io::stderr().lock();
+    let mut stdout = std::io::stdout().lock();
+    for d in diags {
+        let _ = match format {
+            MessageFormat::Human => write!(stderr, "{}", render(d, sources, style)),
+            MessageFormat::Json => {
+                writeln!(stdout, "{}", meshc::diag::render_machine::json(d, sources))
+            }
+            MessageFormat::Github => writeln!(
+                stdout,
+                "{}",
+                meshc::diag::render_machine::github(d, sources)
+            ),
+        };
+    }
+    let _ = stdout.flush();
+    if let Some(summary) = meshc::diag::summary(diags) {
+        let failed = diags.iter().any(|d| d.is_error());
+        let _ = writeln!(
+            stderr,
+            "{}: {summary}",
+            if failed { "error" } else { "warning" }
+        );
     }
 }
 

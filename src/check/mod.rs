@@ -18,6 +18,7 @@ pub fn check(ast: &Ast) -> (Option<Model>, Vec<Diagnostic>) {
     let meshes = mesh::meshes(ast, &mut diags);
     top::cross_mesh(ast, &meshes, &mut diags);
     top::needs_secrets(ast, &meshes, secrets.is_some(), &mut diags);
+    top::version_advisories(ast, istio.as_ref(), &meshes, &mut diags);
     let model = match (istio, gitops) {
         (Some(istio), Some(gitops)) if !diags.iter().any(Diagnostic::is_error) => Some(Model {
             istio,

@@ -347,3 +347,43 @@ fn federation(ast: &Ast, meshes: &[Mesh], diags: &mut Vec<Diagnostic>) {
         }
     }
 }
+
+/// Istio releases before 1.30.3 mishandle rotated remote-secret credentials (istio/istio
+/// #60612, #60920, #61043); meshc's remote secrets are refreshed from the store, which is
+/// exactly that path.
+pub const ROTATION_FIXED: Version = Version {
+    major: 1,
+    minor: 30,
+    patch: 3,
+};
+
+pub fn version_advisories(
+    ast: &Ast,
+    istio: Option<&IstioTarget>,
+    meshes: &[Mesh],
+    diags: &mut Vec<Diagnostic>,
+) {
+    let Some(istio) = istio else { return };
+    if istio.version >= ROTATION_FIXED {
+        return;
+    }
+    let reading: Vec<&Mesh> = meshes
+        .iter()
+        .filter(|m| {
+            (0..m.clusters.len())
+                .any(|i| !m.peers_read_by(i).is_empty() || m.config_cluster_of(i).is_some())
+        })
+        .collect();
+    let Some(first) = reading.first() else { return };
+    let span = ast
+        .istio
+        .as_ref()
+        .and_then(|i| i.version.as_ref())
+        .map_or(istio.span, |v| v.span);
+    diags.push(
+        Diagnostic::new(Code::StaleRemoteCredentials, format!("Istio {} can keep using stale credentials after a remote secret rotates", istio.version))
+            .primary(span, format!("rotation bugs fixed in {ROTATION_FIXED}"))
+            .secondary(first.span, format!("mesh `{}` reads clusters through remote secrets", first.name))
+            .help("target Istio 1.30.3 or newer (`istio version=\"1.31.1\"`), or restart istiod after rotating reader tokens"),
+    );
+}

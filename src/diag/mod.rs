@@ -4,6 +4,7 @@
 
 mod codes;
 pub mod render_human;
+pub mod render_machine;
 
 pub use codes::{Code, Severity};
 
@@ -123,4 +124,11 @@ pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         }
     }
     best.map(|(_, _, c)| c)
+}
+
+/// Turns every warning into an error (`--deny-warnings`).
+pub fn deny_warnings(diags: &mut [Diagnostic]) {
+    for d in diags {
+        d.severity = Severity::Error;
+    }
 }

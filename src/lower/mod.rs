@@ -5,6 +5,7 @@
 
 pub mod reader;
 pub mod schema;
+pub mod schema_export;
 mod service;
 
 use kdl::{KdlDocument, KdlNode};

@@ -105,7 +105,7 @@ fn warnings_alone_exit_0() {
 #[test]
 fn check_writes_nothing() {
     let dir = temp_dir("check");
-    let topo = root().join("examples/full/topology.kdl");
+    let topo = root().join("examples/canary-failover/topology.kdl");
     let out = meshc(&["check", topo.to_str().unwrap_or_default()], &dir);
     assert_eq!(
         out.status.code(),
@@ -157,6 +157,70 @@ fn colour_is_only_forced_on_request() {
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("\u{1b}["),
         "--color always gives colour"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn deny_warnings_fails_and_writes_nothing() {
+    let dir = temp_dir("deny");
+    let topo = root().join("tests/ui/W0502-permissive-mtls.kdl");
+    let out = meshc(
+        &[
+            "--deny-warnings",
+            "build",
+            topo.to_str().unwrap_or_default(),
+            "-o",
+            "out",
+        ],
+        &dir,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!dir.join("out").exists());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("error: 1 error"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn machine_formats_go_to_stdout() {
+    let dir = temp_dir("formats");
+    let topo = root().join("tests/ui/multiple-five-mistakes.kdl");
+    let json = meshc(
+        &[
+            "--message-format",
+            "json",
+            "check",
+            topo.to_str().unwrap_or_default(),
+        ],
+        &dir,
+    );
+    assert_eq!(json.status.code(), Some(1));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&json.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(lines.len(), 5);
+    assert!(
+        !String::from_utf8_lossy(&json.stderr).contains("×"),
+        "no human report alongside JSON"
+    );
+    let gh = meshc(
+        &[
+            "--message-format",
+            "github",
+            "check",
+            topo.to_str().unwrap_or_default(),
+        ],
+        &dir,
+    );
+    let text = String::from_utf8_lossy(&gh.stdout);
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("::error ")).count(),
+        4
+    );
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("::warning ")).count(),
+        1
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -31,7 +31,17 @@ fn every_fixture_reports_its_code_and_matches_its_snapshot() {
     for path in fixtures {
         let name = stem(&path);
         let (sources, c) = compile_path(&path);
-        let text = rendered_diagnostics(&sources, &c);
+        let mut text = rendered_diagnostics(&sources, &c);
+        text.push_str("\n--- json ---\n");
+        for d in &c.diagnostics {
+            text.push_str(&meshc::diag::render_machine::json(d, &sources));
+            text.push('\n');
+        }
+        text.push_str("\n--- github ---\n");
+        for d in &c.diagnostics {
+            text.push_str(&meshc::diag::render_machine::github(d, &sources));
+            text.push('\n');
+        }
         if let Some(code) = Code::parse(name.split('-').next().unwrap_or("")) {
             assert!(
                 c.diagnostics.iter().any(|d| d.code == code),
@@ -126,4 +136,49 @@ fn a_misspelt_reference_gets_a_suggestion() {
         "gpc",
         "the label is on the value alone"
     );
+}
+
+#[test]
+fn json_of_a_five_error_file_lists_five_objects_at_the_right_places() {
+    let path = root().join("tests/fixtures/errors/five-errors.kdl");
+    let source = std::fs::read_to_string(&path).expect("fixture");
+    let (sources, c) = compile_path(&path);
+    let objects: Vec<serde_json::Value> = c
+        .diagnostics
+        .iter()
+        .map(|d| {
+            serde_json::from_str(&meshc::diag::render_machine::json(d, &sources))
+                .expect("valid JSON")
+        })
+        .collect();
+    assert_eq!(objects.len(), 5, "{objects:#?}");
+    // Each error's primary label is on a token the fixture marks; find it independently.
+    let expected = [
+        ("E0004", "regoin"),
+        ("E0103", "gpc"),
+        ("E0101", "Bad_Name"),
+        ("E0007", "strct"),
+        ("E0601", "weight"),
+    ];
+    for (obj, (code, token)) in objects.iter().zip(expected) {
+        assert_eq!(obj["code"], code);
+        assert_eq!(obj["severity"], "error");
+        let offset = source.find(&format!("{token}")).expect("token in fixture");
+        let line = source[..offset].matches('\n').count() + 1;
+        let column = offset - source[..offset].rfind('\n').map_or(0, |i| i + 1) + 1;
+        assert_eq!(obj["file"], "tests/fixtures/errors/five-errors.kdl");
+        assert_eq!(
+            (obj["line"].as_u64(), obj["column"].as_u64()),
+            (Some(line as u64), Some(column as u64)),
+            "{code}"
+        );
+        assert_eq!(obj["end_line"].as_u64(), Some(line as u64));
+        assert_eq!(
+            obj["end_column"].as_u64(),
+            Some((column + token.len()) as u64),
+            "{code}: end is exclusive"
+        );
+        assert!(obj["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert!(obj["labels"].as_array().is_some_and(|l| !l.is_empty()));
+    }
 }

@@ -44,3 +44,49 @@ fn every_code_has_a_docs_entry() {
         );
     }
 }
+
+/// `schema/` is generated from the schema table; it is current when regenerating it
+/// changes nothing (`MESHC_UPDATE_DOCS=1 cargo test docs` rewrites it).
+#[test]
+fn schema_files_match_the_compiler() {
+    let files = [
+        (
+            "schema/topology.schema.json",
+            meshc::lower::schema_export::json_schema(),
+        ),
+        (
+            "schema/topology.kdl-schema.kdl",
+            meshc::lower::schema_export::kdl_schema(),
+        ),
+    ];
+    for (rel, expected) in files {
+        let path = root().join(rel);
+        if std::env::var_os("MESHC_UPDATE_DOCS").is_some() {
+            std::fs::create_dir_all(path.parent().expect("dir")).expect("mkdir");
+            std::fs::write(&path, &expected).expect("write");
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            text == expected,
+            "{rel} is out of date; run `MESHC_UPDATE_DOCS=1 cargo test docs`"
+        );
+    }
+}
+
+#[test]
+fn the_kdl_schema_is_valid_kdl_and_the_json_schema_valid_json() {
+    let kdl =
+        std::fs::read_to_string(root().join("schema/topology.kdl-schema.kdl")).expect("kdl schema");
+    assert!(kdl.parse::<kdl::KdlDocument>().is_ok(), "not valid KDL v2");
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("schema/topology.schema.json")).expect("json schema"),
+    )
+    .expect("valid JSON");
+    assert_eq!(json["properties"]["mesh"]["type"], "array");
+    assert_eq!(
+        json["properties"]["mesh"]["items"]["properties"]["cluster"]["items"]["properties"]["control-plane"]
+            ["properties"]["model"]["enum"],
+        serde_json::json!(["primary", "remote", "external"])
+    );
+}

@@ -533,7 +533,7 @@ fn checklist_9_8_gitops_packaging() {
         istiod["spec"]["source"]["repoURL"], "https://blob.istio.io/istio-release/charts",
         "post-1.31 chart hosting"
     );
-    assert_eq!(istiod["spec"]["source"]["targetRevision"], "1.28.2");
+    assert_eq!(istiod["spec"]["source"]["targetRevision"], "1.30.3");
     let ignored = serde_json::to_string(&istiod["spec"]["ignoreDifferences"]).unwrap_or_default();
     assert!(
         ignored.contains("MutatingWebhookConfiguration")
