@@ -64,6 +64,11 @@ enum Command {
         /// The topology file.
         topology: PathBuf,
     },
+    /// Explain a diagnostic code: what is wrong, why Istio cares, how to fix it.
+    Explain {
+        /// A code such as E0103 (case-insensitive).
+        code: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -90,6 +95,7 @@ fn main() -> ExitCode {
     let (topology, output) = match &cli.command {
         Command::Build { topology, output } => (topology, Some(output)),
         Command::Check { topology } => (topology, None),
+        Command::Explain { code } => return explain(code),
     };
     let mut sources = Sources::new();
     match std::fs::read_to_string(topology) {
@@ -139,6 +145,27 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             let _ = writeln!(stderr, "meshc: cannot write {}: {e}", dir.display());
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn explain(code: &str) -> ExitCode {
+    match meshc::diag::Code::parse(&code.to_ascii_uppercase()) {
+        Some(c) => {
+            let mut stdout = std::io::stdout().lock();
+            let _ = write!(stdout, "{}", c.explanation());
+            ExitCode::SUCCESS
+        }
+        None => {
+            let codes = meshc::diag::Code::ALL.iter().map(|c| c.as_str());
+            let hint = match meshc::diag::suggest(&code.to_ascii_uppercase(), codes) {
+                Some(s) => format!("; did you mean {s}?"),
+                None => String::new(),
+            };
+            eprintln!(
+                "meshc: no diagnostic code `{code}`{hint} (docs/diagnostics.md lists them all)"
+            );
             ExitCode::from(2)
         }
     }

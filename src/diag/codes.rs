@@ -46,6 +46,13 @@ macro_rules! catalogue {
                 match self { $( Code::$variant => $summary, )* }
             }
 
+            /// The long explanation (Markdown) that `meshc explain` prints: what is wrong,
+            /// why Istio cares, how to fix it, and an example. A code without its file in
+            /// `src/diag/explanations/` does not compile.
+            pub fn explanation(self) -> &'static str {
+                match self { $( Code::$variant => include_str!(concat!("explanations/", $code, ".md")), )* }
+            }
+
             pub fn parse(s: &str) -> Option<Code> {
                 match s { $( $code => Some(Code::$variant), )* _ => None }
             }

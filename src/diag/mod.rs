@@ -132,3 +132,36 @@ pub fn deny_warnings(diags: &mut [Diagnostic]) {
         d.severity = Severity::Error;
     }
 }
+
+/// `docs/diagnostics.md`: the introduction, a table of every code, then every
+/// explanation (headings one level down).
+pub fn docs_markdown() -> String {
+    let mut out = String::from(include_str!("docs_intro.md"));
+    out.push_str("| code | name | severity | summary |\n|---|---|---|---|\n");
+    for c in Code::ALL {
+        out.push_str(&format!(
+            "| [{}](#{}-{}) | {} | {} | {} |\n",
+            c.as_str(),
+            c.as_str().to_ascii_lowercase(),
+            c.slug(),
+            c.slug(),
+            c.severity().as_str(),
+            c.summary()
+        ));
+    }
+    for c in Code::ALL {
+        out.push('\n');
+        let mut in_code = false;
+        for line in c.explanation().trim_end().lines() {
+            if line.starts_with("```") {
+                in_code = !in_code;
+            }
+            if line.starts_with('#') && !in_code {
+                out.push('#');
+            }
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}

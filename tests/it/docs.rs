@@ -31,17 +31,72 @@ fn docs_language_reference_matches_the_schema() {
     );
 }
 
+/// docs/diagnostics.md is generated from the explanations; it is current when
+/// regenerating changes nothing.
 #[test]
-fn every_code_has_a_docs_entry() {
-    let text =
-        std::fs::read_to_string(root().join("docs/diagnostics.md")).expect("docs/diagnostics.md");
+fn docs_diagnostics_lists_every_code_with_its_explanation() {
+    let path = root().join("docs/diagnostics.md");
+    let expected = meshc::diag::docs_markdown();
+    if std::env::var_os("MESHC_UPDATE_DOCS").is_some() {
+        std::fs::write(&path, &expected).expect("write docs/diagnostics.md");
+        return;
+    }
+    let text = std::fs::read_to_string(&path).expect("docs/diagnostics.md");
+    assert!(
+        text == expected,
+        "docs/diagnostics.md is out of date; run `MESHC_UPDATE_DOCS=1 cargo test docs`"
+    );
     for code in Code::ALL {
-        let heading = format!("## {} {}\n", code.as_str(), code.slug());
         assert!(
-            text.contains(&heading),
-            "docs/diagnostics.md has no `{}`",
-            heading.trim()
+            text.contains(&format!("## {} {}\n", code.as_str(), code.slug())),
+            "{}",
+            code.as_str()
         );
+    }
+}
+
+/// Every explanation has the four parts, and its corrected example, when it is a whole
+/// topology, compiles without errors.
+#[test]
+fn every_explanation_is_complete_and_its_right_example_compiles() {
+    for code in Code::ALL {
+        let text = code.explanation();
+        let name = code.as_str();
+        assert!(
+            text.starts_with(&format!("# {} {}\n", name, code.slug())),
+            "{name}: title"
+        );
+        for section in [
+            "## Why it matters",
+            "## How to fix",
+            "## Example",
+            "Wrong:",
+            "Right:",
+        ] {
+            assert!(text.contains(section), "{name}: no `{section}`");
+        }
+        let words = text.split_whitespace().count();
+        assert!((60..=450).contains(&words), "{name}: {words} words");
+        let right = text.split("Right:").nth(1).unwrap_or("");
+        let Some(block) = right
+            .split("```kdl\n")
+            .nth(1)
+            .and_then(|b| b.split("```").next())
+        else {
+            panic!("{name}: the Right example is not a kdl code block");
+        };
+        if block.contains("istio version=") {
+            let (sources, c) = crate::common::compile_text(&format!("{name}-right.kdl"), block);
+            assert!(
+                !c.has_errors(),
+                "{name}: the Right example does not compile:\n{}",
+                crate::common::rendered_diagnostics(&sources, &c)
+            );
+            assert!(
+                c.diagnostics.iter().all(|d| d.code != *code),
+                "{name}: the Right example still reports {name}"
+            );
+        }
     }
 }
 
