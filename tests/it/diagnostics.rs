@@ -163,7 +163,7 @@ fn json_of_a_five_error_file_lists_five_objects_at_the_right_places() {
     for (obj, (code, token)) in objects.iter().zip(expected) {
         assert_eq!(obj["code"], code);
         assert_eq!(obj["severity"], "error");
-        let offset = source.find(&format!("{token}")).expect("token in fixture");
+        let offset = source.find(token).expect("token in fixture");
         let line = source[..offset].matches('\n').count() + 1;
         let column = offset - source[..offset].rfind('\n').map_or(0, |i| i + 1) + 1;
         assert_eq!(obj["file"], "tests/fixtures/errors/five-errors.kdl");
