@@ -113,11 +113,12 @@ fn kdl_value(v: &ValueSpec, indent: &str, out: &mut String) {
             "{indent}    pattern {}\n",
             kdl_string("^[0-9]+(ms|s|m|h)$")
         )),
-        ValueType::Int(min, max) => {
-            out.push_str(&format!("{indent}    min {min}\n{indent}    max {max}\n"))
-        }
+        // In the KDL Schema Language `min`/`max` count occurrences; ranges are `>=`/`<=`.
+        ValueType::Int(min, max) => out.push_str(&format!(
+            "{indent}    \">=\" {min}\n{indent}    \"<=\" {max}\n"
+        )),
         ValueType::Number(min, max) => out.push_str(&format!(
-            "{indent}    min {min:?}\n{indent}    max {max:?}\n"
+            "{indent}    \">=\" {min:?}\n{indent}    \"<=\" {max:?}\n"
         )),
         _ => {}
     }
@@ -149,16 +150,9 @@ fn kdl_node(spec: &'static NodeSpec, indent: &str, out: &mut String) {
         kdl_value(p, &format!("{indent}    "), out);
         out.push_str(&format!("{indent}    }}\n"));
     }
-    if let Some((what, ty)) = spec.free_props {
-        let v = ValueSpec {
-            name: what,
-            ty,
-            required: false,
-            doc: "",
-        };
-        out.push_str(&format!("{indent}    other-props-allowed #true\n{indent}    props {{\n{indent}        description {}\n", kdl_string(&format!("one property per {what}"))));
-        kdl_value(&v, &format!("{indent}    "), out);
-        out.push_str(&format!("{indent}    }}\n"));
+    if let Some((what, _)) = spec.free_props {
+        // Property names are the user's (one per version); meshc checks their values.
+        out.push_str(&format!("{indent}    // one property per {what}, a whole number\n{indent}    other-props-allowed #true\n"));
     }
     if !spec.children.is_empty() {
         out.push_str(&format!("{indent}    children {{\n"));
