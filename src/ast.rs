@@ -116,6 +116,7 @@ pub struct Mesh {
     pub externals: Vec<External>,
     pub ingresses: Vec<Ingress>,
     pub telemetry: Option<Telemetry>,
+    pub templates: Vec<Template>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -305,4 +306,24 @@ pub struct Telemetry {
     pub access_log: Option<Spanned<bool>>,
     pub tracing_sampling: Option<Spanned<f64>>,
     pub tracing_endpoint: Option<Spanned<String>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TemplateFor {
+    Cluster,
+    Service,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TemplateLayer {
+    Mesh,
+    Services,
+}
+
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub node: Span,
+    pub path: Spanned<String>,
+    pub for_each: TemplateFor,
+    pub layer: TemplateLayer,
 }

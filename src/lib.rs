@@ -12,6 +12,7 @@ pub mod model;
 pub mod render;
 pub mod source;
 pub mod syntax;
+pub mod templates;
 pub mod yaml;
 
 use diag::Diagnostic;
@@ -31,8 +32,23 @@ impl Compilation {
     }
 }
 
-/// Runs the whole pipeline over `sources`.
+/// Reads a template a topology names: given the name of the topology file that names it
+/// and the path as written there, returns the template's display name and text, or why it
+/// cannot be read. The CLI reads files relative to the topology file; tests read fixtures.
+pub type Loader<'a> = &'a dyn Fn(&str, &str) -> Result<(String, String), String>;
+
+/// Runs the whole pipeline over `sources`, without access to template files (a topology
+/// that names one gets `E0803`).
 pub fn compile(sources: &Sources) -> Compilation {
+    let mut own = sources.clone();
+    compile_with(&mut own, &|_, _| {
+        Err("templates cannot be read here".to_string())
+    })
+}
+
+/// Runs the whole pipeline. Template files the topology names are read through `loader`
+/// and added to `sources`, so diagnostics can point into them.
+pub fn compile_with(sources: &mut Sources, loader: Loader<'_>) -> Compilation {
     let mut diagnostics = Vec::new();
     let mut docs = Vec::new();
     for file in sources.iter() {
@@ -55,14 +71,41 @@ pub fn compile(sources: &Sources) -> Compilation {
     } else {
         None
     };
-    diag::sort(&mut diagnostics);
-    let output = match model {
-        Some(model) if !diagnostics.iter().any(Diagnostic::is_error) => {
-            let rendered = render::render(&model);
-            Some(emit::emit(&model, &rendered, sources))
+    let mut output = None;
+    if let Some(model) = model.filter(|_| !diagnostics.iter().any(Diagnostic::is_error)) {
+        let mut loaded = Vec::new();
+        for (mi, mesh) in model.meshes.iter().enumerate() {
+            for t in &mesh.templates {
+                let from = &sources.get(t.path.span.file).name.clone();
+                match loader(from, &t.path.value) {
+                    Ok((name, text)) => loaded.push(templates::Loaded {
+                        mesh: mi,
+                        template: t,
+                        file: sources.add(name, text),
+                    }),
+                    Err(why) => diagnostics.push(
+                        Diagnostic::new(
+                            diag::Code::MissingTemplate,
+                            format!("template `{}` cannot be read: {why}", t.path.value),
+                        )
+                        .primary(t.path.span, "no such template")
+                        .help("paths are relative to the topology file that names the template"),
+                    ),
+                }
+            }
         }
-        _ => None,
-    };
+        let mut rendered = render::render(&model);
+        diagnostics.append(&mut templates::expand(
+            &model,
+            &loaded,
+            sources,
+            &mut rendered,
+        ));
+        if !diagnostics.iter().any(Diagnostic::is_error) {
+            output = Some(emit::emit(&model, &rendered, sources));
+        }
+    }
+    diag::sort(&mut diagnostics);
     Compilation {
         output,
         diagnostics,

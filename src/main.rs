@@ -1,9 +1,9 @@
-//! The `meshc` command: reads topology files, runs the library pipeline, prints
-//! diagnostics, and writes the output directory. With `emit`, the only code that touches
-//! the disk.
+//! The `meshc` command: reads topology files (and the templates they name), runs the
+//! library pipeline, prints diagnostics, and brings the output directory up to date
+//! through `emit::outdir`. With `emit`, the only code that touches the disk.
 //!
 //! Exit status: 0 success (warnings allowed), 1 the topology has errors (nothing written),
-//! 2 usage or I/O error.
+//! 2 usage or I/O error. `build --check`: 0 current, 1 differs, 2 any error. `diff`: 0 or 2.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use meshc::diag::render_human::{HumanStyle, render};
+use meshc::emit::outdir;
 use meshc::source::Sources;
 
 #[derive(Parser)]
@@ -19,7 +20,9 @@ use meshc::source::Sources;
     version,
     about = "Compile a KDL service-mesh topology into per-cluster Istio and Kubernetes manifests"
 )]
-#[command(after_help = "Exit status: 0 success, 1 the topology has errors, 2 usage or I/O error.")]
+#[command(
+    after_help = "Exit status: 0 success, 1 the topology has errors, 2 usage or I/O error.\n`build --check`: 0 the output is current, 1 it differs, 2 any error (topology errors included).\n`diff`: 0 whether or not the output differs, 2 any error."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -51,9 +54,23 @@ enum Color {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Check the topology and write the rendered manifests.
+    /// Check the topology and bring the output directory up to date.
     Build {
-        /// The topology file.
+        /// A topology file, or a directory: every `*.kdl` below it, in path order.
+        topology: PathBuf,
+        /// Output directory.
+        #[arg(short, long, default_value = "rendered")]
+        output: PathBuf,
+        /// Write nothing; exit 1 and print a unified diff if the output is not current.
+        #[arg(long)]
+        check: bool,
+        /// Write into a non-empty directory that has no meshc-provenance.json.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print how the output directory differs from a build (a unified diff); write nothing.
+    Diff {
+        /// A topology file or directory.
         topology: PathBuf,
         /// Output directory.
         #[arg(short, long, default_value = "rendered")]
@@ -61,7 +78,7 @@ enum Command {
     },
     /// Check the topology and report diagnostics; write nothing.
     Check {
-        /// The topology file.
+        /// A topology file or directory.
         topology: PathBuf,
     },
     /// Explain a diagnostic code: what is wrong, why Istio cares, how to fix it.
@@ -69,6 +86,14 @@ enum Command {
         /// A code such as E0103 (case-insensitive).
         code: String,
     },
+}
+
+/// What to do with the build.
+enum Action {
+    Check,
+    Build { force: bool },
+    VerifyCurrent,
+    Diff,
 }
 
 fn main() -> ExitCode {
@@ -92,22 +117,31 @@ fn main() -> ExitCode {
         unicode: true,
         width: 100,
     };
-    let (topology, output) = match &cli.command {
-        Command::Build { topology, output } => (topology, Some(output)),
-        Command::Check { topology } => (topology, None),
+    let (topology, output, action) = match &cli.command {
+        Command::Build {
+            topology,
+            output,
+            check: true,
+            ..
+        } => (topology, Some(output), Action::VerifyCurrent),
+        Command::Build {
+            topology,
+            output,
+            force,
+            ..
+        } => (topology, Some(output), Action::Build { force: *force }),
+        Command::Diff { topology, output } => (topology, Some(output), Action::Diff),
+        Command::Check { topology } => (topology, None, Action::Check),
         Command::Explain { code } => return explain(code),
     };
-    let mut sources = Sources::new();
-    match std::fs::read_to_string(topology) {
-        Ok(text) => {
-            sources.add(display_path(topology), text);
-        }
+    let mut sources = match read_sources(topology) {
+        Ok(s) => s,
         Err(e) => {
-            eprintln!("meshc: cannot read {}: {e}", topology.display());
+            eprintln!("meshc: {e}");
             return ExitCode::from(2);
         }
-    }
-    let mut compilation = meshc::compile(&sources);
+    };
+    let mut compilation = meshc::compile_with(&mut sources, &load_template);
     if cli.deny_warnings {
         meshc::diag::deny_warnings(&mut compilation.diagnostics);
     }
@@ -119,14 +153,90 @@ fn main() -> ExitCode {
     );
     let failed = compilation.has_errors();
     let Some(out) = compilation.output.filter(|_| !failed) else {
-        return ExitCode::from(1);
+        // `build --check` and `diff` keep 1 for "the output differs".
+        let comparing = matches!(action, Action::VerifyCurrent | Action::Diff);
+        return ExitCode::from(if comparing { 2 } else { 1 });
     };
     let Some(dir) = output else {
         return ExitCode::SUCCESS;
     };
+    match update(dir, &out, &sources, action) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("meshc: {}: {e}", dir.display());
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Compares the build with the directory and acts on it.
+fn update(
+    dir: &Path,
+    out: &meshc::emit::Output,
+    sources: &Sources,
+    action: Action,
+) -> std::io::Result<ExitCode> {
+    let owned = outdir::read_owned(dir)?;
+    let full = outdir::with_provenance(out, sources);
+    let plan = outdir::plan(
+        dir,
+        &full,
+        owned.as_ref().unwrap_or(&outdir::Owned::default()),
+    )?;
     let mut stderr = std::io::stderr().lock();
-    match write_output(dir, &out) {
-        Ok(()) => {
+    match action {
+        Action::Check => Ok(ExitCode::SUCCESS),
+        Action::VerifyCurrent | Action::Diff => {
+            if plan.is_empty() {
+                let _ = writeln!(
+                    stderr,
+                    "meshc: {} is up to date ({} files)",
+                    dir.display(),
+                    plan.unchanged
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            let diff = outdir::unified_diff(dir, &full, &plan)?;
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(diff.as_bytes());
+            let _ = stdout.flush();
+            let verdict = if matches!(action, Action::Diff) {
+                "differs"
+            } else {
+                "is not up to date"
+            };
+            let _ = writeln!(
+                stderr,
+                "meshc: {} {verdict}: {}",
+                dir.display(),
+                plan.summary()
+            );
+            Ok(if matches!(action, Action::Diff) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Action::Build { force } => {
+            if !force
+                && let Some(outdir::Refusal::NotOwned { files }) =
+                    outdir::check_ownership(dir, &owned)?
+            {
+                let _ = writeln!(
+                    stderr,
+                    "meshc: refusing to write into {}: it holds {files} files and no {} (meshc did not write it); pass --force to write there anyway",
+                    dir.display(),
+                    outdir::PROVENANCE
+                );
+                return Ok(ExitCode::from(2));
+            }
+            outdir::apply(
+                dir,
+                &full,
+                owned.as_ref().unwrap_or(&outdir::Owned::default()),
+                &plan,
+                sources,
+            )?;
             let clusters = out
                 .files
                 .iter()
@@ -137,16 +247,55 @@ fn main() -> ExitCode {
             let plural = if clusters == 1 { "" } else { "s" };
             let _ = writeln!(
                 stderr,
-                "meshc: wrote {} files for {clusters} cluster{plural} to {}",
-                out.files.len(),
-                dir.display()
+                "meshc: {} cluster{plural} in {}: {}",
+                clusters,
+                dir.display(),
+                plan.summary()
             );
-            ExitCode::SUCCESS
+            Ok(ExitCode::SUCCESS)
         }
-        Err(e) => {
-            let _ = writeln!(stderr, "meshc: cannot write {}: {e}", dir.display());
-            ExitCode::from(2)
+    }
+}
+
+/// Reads a topology file, or every `*.kdl` under a directory (sorted by path, hidden
+/// directories skipped), naming each by its path as given with `/`.
+fn read_sources(topology: &Path) -> Result<Sources, String> {
+    let mut sources = Sources::new();
+    let meta = std::fs::metadata(topology)
+        .map_err(|e| format!("cannot read {}: {e}", topology.display()))?;
+    let mut files = Vec::new();
+    if meta.is_dir() {
+        for entry in walkdir::WalkDir::new(topology)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
+        {
+            let entry = entry.map_err(|e| format!("cannot read {}: {e}", topology.display()))?;
+            if entry.file_type().is_file() && entry.path().extension().is_some_and(|x| x == "kdl") {
+                files.push(entry.into_path());
+            }
         }
+        if files.is_empty() {
+            return Err(format!("{} holds no .kdl file", topology.display()));
+        }
+    } else {
+        files.push(topology.to_path_buf());
+    }
+    files.sort();
+    for f in files {
+        let text =
+            std::fs::read_to_string(&f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+        sources.add(display_path(&f), text);
+    }
+    Ok(sources)
+}
+
+/// Reads a template named in topology file `from`, relative to that file's directory.
+fn load_template(from: &str, path: &str) -> Result<(String, String), String> {
+    let full = Path::new(from).parent().unwrap_or(Path::new("")).join(path);
+    match std::fs::read_to_string(&full) {
+        Ok(text) => Ok((display_path(&full), text)),
+        Err(e) => Err(format!("{}: {e}", display_path(&full))),
     }
 }
 
@@ -206,24 +355,6 @@ fn report(
 
 /// The path as shown in diagnostics and provenance comments: as given, with `/`.
 fn display_path(p: &Path) -> String {
-    p.to_string_lossy().replace('\\', "/")
-}
-
-/// Writes every file through a temporary file and a rename, so a file is either the old
-/// one or the new one, never half written. A file whose bytes are unchanged is not
-/// rewritten.
-fn write_output(dir: &Path, out: &meshc::emit::Output) -> std::io::Result<()> {
-    for f in &out.files {
-        let path = dir.join(&f.path);
-        if std::fs::read(&path).is_ok_and(|old| old == f.contents.as_bytes()) {
-            continue;
-        }
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        let tmp = path.with_extension("yaml.meshc-tmp");
-        std::fs::write(&tmp, &f.contents)?;
-        std::fs::rename(&tmp, &path)?;
-    }
-    Ok(())
+    let s = p.to_string_lossy().replace('\\', "/");
+    s.strip_prefix("./").map(str::to_string).unwrap_or(s)
 }

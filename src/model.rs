@@ -110,6 +110,7 @@ pub struct Mesh {
     pub externals: Vec<External>,
     pub ingresses: Vec<Ingress>,
     pub telemetry: Option<Telemetry>,
+    pub templates: Vec<crate::ast::Template>,
 }
 
 #[derive(Debug)]

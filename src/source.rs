@@ -34,7 +34,7 @@ impl Span {
 }
 
 /// One topology source file, held in memory.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SourceFile {
     pub id: FileId,
     /// The path as the user gave it (or as found under a directory); used in messages and
@@ -69,7 +69,7 @@ impl SourceFile {
 
 /// The set of files one compilation reads. File ids are indices into it, in the order
 /// files were added (callers add them in a deterministic, sorted order).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Sources {
     files: Vec<SourceFile>,
 }

@@ -113,6 +113,7 @@ fn mesh(m: &ast::Mesh, diags: &mut Vec<Diagnostic>) -> Mesh {
         externals: Vec::new(),
         ingresses: Vec::new(),
         telemetry: None,
+        templates: m.templates.clone(),
         namespaces: m
             .namespaces
             .iter()

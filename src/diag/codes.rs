@@ -115,4 +115,8 @@ catalogue! {
     RouteToUnplacedCluster = "E0614", "route-to-unplaced-cluster", Error, "a route sends traffic to a cluster that does not run the service";
     // Version gates and known Istio bugs of the target release.
     StaleRemoteCredentials = "W0701", "stale-remote-credentials", Warning, "the target Istio release has known bugs when remote-secret credentials rotate";
+    // User extension templates.
+    TemplateError = "E0801", "template-error", Error, "a template that does not render (syntax error, undefined variable)";
+    TemplateOutput = "E0802", "template-output", Error, "a template whose output is not valid Kubernetes objects";
+    MissingTemplate = "E0803", "missing-template", Error, "a template file that cannot be read";
 }

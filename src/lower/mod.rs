@@ -51,12 +51,68 @@ fn lower_document(cx: &mut Cx, doc: &KdlDocument, ast: &mut Ast) {
             }
             "mesh" => {
                 if let Some(m) = lower_mesh(cx, node) {
-                    ast.meshes.push(m);
+                    match ast.meshes.iter_mut().find(|e| e.name.value == m.name.value) {
+                        Some(existing) => merge_mesh(cx, existing, m),
+                        None => ast.meshes.push(m),
+                    }
                 }
             }
             _ => cx.unknown_node(node, &s::DOCUMENT),
         }
     }
+}
+
+/// Blocks of one mesh, in one file or several (a large organisation splits a mesh by team),
+/// are one mesh: lists are concatenated in source order, and a setting may be given in one
+/// block only.
+fn merge_mesh(cx: &mut Cx, into: &mut Mesh, from: Mesh) {
+    fn once<T>(
+        cx: &mut Cx,
+        slot: &mut Option<T>,
+        other: Option<T>,
+        what: &str,
+        span: impl Fn(&T) -> Span,
+    ) {
+        let Some(v) = other else { return };
+        match slot {
+            Some(first) => cx.report(
+                Diagnostic::new(crate::diag::Code::DuplicateSetting, format!("`{what}` is given in two blocks of the same mesh"))
+                    .primary(span(&v), "given again here")
+                    .secondary(span(first), "first given here")
+                    .help(format!("a mesh may be split over several blocks or files, but each setting belongs in one; keep one `{what}`")),
+            ),
+            None => *slot = Some(v),
+        }
+    }
+    once(
+        cx,
+        &mut into.trust_domain,
+        from.trust_domain,
+        "trust-domain",
+        |t| t.span,
+    );
+    once(cx, &mut into.mtls, from.mtls, "mtls", |t| t.span);
+    once(cx, &mut into.dns_proxy, from.dns_proxy, "dns-proxy", |t| {
+        t.span
+    });
+    once(cx, &mut into.ca, from.ca, "ca", |c| c.node);
+    once(
+        cx,
+        &mut into.trust_bundle,
+        from.trust_bundle,
+        "trust-bundle",
+        |t| t.span,
+    );
+    once(cx, &mut into.telemetry, from.telemetry, "telemetry", |t| {
+        t.node
+    });
+    into.networks.extend(from.networks);
+    into.clusters.extend(from.clusters);
+    into.namespaces.extend(from.namespaces);
+    into.services.extend(from.services);
+    into.externals.extend(from.externals);
+    into.ingresses.extend(from.ingresses);
+    into.templates.extend(from.templates);
 }
 
 /// Children of a node that takes none.
@@ -144,6 +200,7 @@ fn lower_mesh(cx: &mut Cx, node: &KdlNode) -> Option<Mesh> {
         externals: Vec::new(),
         ingresses: Vec::new(),
         telemetry: None,
+        templates: Vec::new(),
     };
     let children = r.children();
     r.finish(cx);
@@ -215,6 +272,27 @@ fn lower_mesh(cx: &mut Cx, node: &KdlNode) -> Option<Mesh> {
                 }
             }
             "service" => mesh.services.extend(service::service(cx, child)),
+            "template" => {
+                let mut cr = NodeReader::new(child, &s::TEMPLATE);
+                let path = cr.arg_str(cx, 0);
+                let for_each = match cr.prop_str(cx, "for").as_ref().map(|f| f.value.as_str()) {
+                    Some("service") => TemplateFor::Service,
+                    _ => TemplateFor::Cluster,
+                };
+                let layer = match cr.prop_str(cx, "layer").as_ref().map(|l| l.value.as_str()) {
+                    Some("mesh") => TemplateLayer::Mesh,
+                    _ => TemplateLayer::Services,
+                };
+                no_children(cx, &cr);
+                let node = cr.name_span(cx);
+                cr.finish(cx);
+                mesh.templates.extend(path.map(|path| Template {
+                    node,
+                    path,
+                    for_each,
+                    layer,
+                }));
+            }
             "external" => mesh.externals.extend(service::external(cx, child)),
             "ingress" => mesh.ingresses.extend(service::ingress(cx, child)),
             "telemetry" => {

@@ -88,6 +88,8 @@ pub const MTLS_MODES: &[&str] = &["strict", "permissive"];
 pub const CA_KINDS: &[&str] = &["cert-manager", "external-secret"];
 pub const ISSUER_KINDS: &[&str] = &["ClusterIssuer", "Issuer"];
 pub const CONTROL_PLANES: &[&str] = &["primary", "remote", "external"];
+pub const TEMPLATE_FOR: &[&str] = &["cluster", "service"];
+pub const TEMPLATE_LAYERS: &[&str] = &["mesh", "services"];
 pub const LOAD_BALANCERS: &[&str] = &["round-robin", "least-request", "random", "consistent-hash"];
 pub const EXTERNAL_PROTOCOLS: &[&str] = &["http", "https", "tls", "tcp", "grpc"];
 /// Istio's protocol prefixes for port names (`http`, `http-web`, …), in
@@ -374,6 +376,7 @@ pub static MESH: NodeSpec = NodeSpec {
         &EXTERNAL,
         &INGRESS,
         &TELEMETRY,
+        &TEMPLATE,
     ],
     repeatable: true,
     free_props: None,
@@ -732,6 +735,31 @@ pub static TELEMETRY: NodeSpec = NodeSpec {
     ],
     children: &[],
     repeatable: false,
+    free_props: None,
+};
+
+pub static TEMPLATE: NodeSpec = NodeSpec {
+    name: "template",
+    doc: "A user extension: a minijinja template rendered for every cluster (or every service in every cluster) of the mesh, with the checked model as context. Its output must be Kubernetes objects; they join the cluster's output like meshc's own.",
+    args: &[arg(
+        "path",
+        String,
+        "Template file, relative to the topology file that names it, e.g. \"templates/ratelimit.yaml.j2\".",
+    )],
+    props: &[
+        opt(
+            "for",
+            Enum(TEMPLATE_FOR),
+            "`cluster` (default): once per cluster, or `service`: once per service and cluster.",
+        ),
+        opt(
+            "layer",
+            Enum(TEMPLATE_LAYERS),
+            "Layer the objects go to: `services` (default) or `mesh`.",
+        ),
+    ],
+    children: &[],
+    repeatable: true,
     free_props: None,
 };
 

@@ -25,8 +25,17 @@ pub fn compile_path(path: &Path) -> (Sources, Compilation) {
 pub fn compile_text(name: &str, text: &str) -> (Sources, Compilation) {
     let mut sources = Sources::new();
     sources.add(name, text);
-    let c = meshc::compile(&sources);
+    let c = meshc::compile_with(&mut sources, &fs_loader);
     (sources, c)
+}
+
+/// Reads templates relative to the topology file (repository-relative names), as the CLI does.
+pub fn fs_loader(from: &str, path: &str) -> Result<(String, String), String> {
+    let rel = Path::new(from).parent().unwrap_or(Path::new("")).join(path);
+    let name = rel.to_string_lossy().replace('\\', "/");
+    std::fs::read_to_string(root().join(&rel))
+        .map(|t| (name.clone(), t))
+        .map_err(|e| format!("{name}: {e}"))
 }
 
 /// Every diagnostic rendered as a user sees it (no colour), plus the summary line.

@@ -10,6 +10,8 @@
 //!
 //! Writing to disk is the CLI's job; this module only decides paths and bytes.
 
+pub mod outdir;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -28,7 +30,7 @@ pub struct OutFile {
     pub contents: String,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Output {
     /// Sorted by path.
     pub files: Vec<OutFile>,

@@ -1,0 +1,316 @@
+//! The output directory on disk: the only code besides the CLI that touches the file
+//! system. It owns ownership (the provenance file), the comparison of a build with what is
+//! on disk, and writing: atomic files, pruning of what meshc wrote before and no longer
+//! produces, and never a file meshc does not own.
+//!
+//! The provenance file, `meshc-provenance.json` at the top of the output, lists the meshc
+//! version, a digest of every topology source, and every file meshc wrote with its digest.
+//! A build writes it twice: first listing the union of the files it owned and the files it
+//! is about to write (so a build interrupted part-way still knows what it owns), and last
+//! listing exactly what it wrote.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::Output;
+use crate::source::Sources;
+
+pub const PROVENANCE: &str = "meshc-provenance.json";
+/// Suffix of the temporary files of atomic writes; a build removes strays it finds.
+pub const TMP_SUFFIX: &str = ".meshc-tmp";
+
+pub fn sha256(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What meshc owns in a directory, from its provenance file.
+#[derive(Debug, Default, Clone)]
+pub struct Owned {
+    /// Relative path → digest.
+    pub files: BTreeMap<String, String>,
+}
+
+/// Reads the provenance file. `Ok(None)` when there is none.
+pub fn read_owned(dir: &Path) -> io::Result<Option<Owned>> {
+    let path = dir.join(PROVENANCE);
+    let text = match fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let v: Value = serde_json::from_str(&text).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{}: {e}", path.display()),
+        )
+    })?;
+    let mut files = BTreeMap::new();
+    for f in v["files"].as_array().into_iter().flatten() {
+        if let (Some(p), Some(d)) = (f["path"].as_str(), f["sha256"].as_str())
+            && is_safe_relative(p)
+        {
+            files.insert(p.to_string(), d.to_string());
+        }
+    }
+    Ok(Some(Owned { files }))
+}
+
+/// A path from a provenance file is only ever a plain relative path inside the output:
+/// a tampered file cannot make meshc delete outside it.
+fn is_safe_relative(p: &str) -> bool {
+    !p.is_empty()
+        && !p.starts_with('/')
+        && !p.contains('\\')
+        && p.split('/').all(|s| !s.is_empty() && s != "." && s != "..")
+}
+
+/// Every file of a build with its digest (the provenance file itself excluded).
+pub fn digests(out: &Output) -> BTreeMap<String, String> {
+    out.files
+        .iter()
+        .filter(|f| f.path != PROVENANCE)
+        .map(|f| (f.path.clone(), sha256(f.contents.as_bytes())))
+        .collect()
+}
+
+/// A build with its provenance file, as it should be on disk.
+pub fn with_provenance(out: &Output, sources: &Sources) -> Output {
+    let mut full = out.clone();
+    full.files.push(super::OutFile {
+        path: PROVENANCE.to_string(),
+        contents: provenance(sources, &digests(out)),
+    });
+    full.files.sort_by(|a, b| a.path.cmp(&b.path));
+    full
+}
+
+/// The provenance file for `files`.
+pub fn provenance(sources: &Sources, files: &BTreeMap<String, String>) -> String {
+    let v = json!({
+        "generator": "meshc",
+        "version": env!("CARGO_PKG_VERSION"),
+        "sources": sources.iter().map(|f| json!({ "path": f.name, "sha256": sha256(f.text.as_bytes()) })).collect::<Vec<_>>(),
+        "files": files.iter().map(|(p, d)| json!({ "path": p, "sha256": d })).collect::<Vec<_>>(),
+    });
+    let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// How the output on disk differs from a build.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub added: Vec<String>,
+    pub changed: Vec<String>,
+    /// Files meshc wrote before and no longer produces.
+    pub removed: Vec<String>,
+    pub unchanged: usize,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.changed.is_empty() && self.removed.is_empty()
+    }
+
+    /// `2 added, 1 changed, 3 removed, 40 unchanged`.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} added, {} changed, {} removed, {} unchanged",
+            self.added.len(),
+            self.changed.len(),
+            self.removed.len(),
+            self.unchanged
+        )
+    }
+}
+
+/// The file on disk, if any.
+fn read(dir: &Path, rel: &str) -> io::Result<Option<Vec<u8>>> {
+    match fs::read(dir.join(rel)) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Compares `out` with the directory. `owned` is what the provenance file says meshc wrote.
+pub fn plan(dir: &Path, out: &Output, owned: &Owned) -> io::Result<Plan> {
+    let mut plan = Plan::default();
+    for f in &out.files {
+        match read(dir, &f.path)? {
+            None => plan.added.push(f.path.clone()),
+            Some(b) if b == f.contents.as_bytes() => plan.unchanged += 1,
+            Some(_) => plan.changed.push(f.path.clone()),
+        }
+    }
+    for p in owned.files.keys() {
+        if out.get(p).is_none() && read(dir, p)?.is_some() {
+            plan.removed.push(p.clone());
+        }
+    }
+    Ok(plan)
+}
+
+/// A unified diff of every file the plan touches, `a/` the directory and `b/` the build.
+pub fn unified_diff(dir: &Path, out: &Output, plan: &Plan) -> io::Result<String> {
+    let mut text = String::new();
+    let mut paths: Vec<&String> = plan
+        .added
+        .iter()
+        .chain(&plan.changed)
+        .chain(&plan.removed)
+        .collect();
+    paths.sort();
+    for p in paths {
+        let old = read(dir, p)?
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        let new = out.get(p).map(|f| f.contents.as_str()).unwrap_or("");
+        let (a, b) = (
+            if plan.added.contains(p) {
+                "/dev/null".to_string()
+            } else {
+                format!("a/{p}")
+            },
+            if plan.removed.contains(p) {
+                "/dev/null".to_string()
+            } else {
+                format!("b/{p}")
+            },
+        );
+        let diff = similar::TextDiff::from_lines(old.as_str(), new);
+        text.push_str(
+            &diff
+                .unified_diff()
+                .context_radius(3)
+                .header(&a, &b)
+                .to_string(),
+        );
+    }
+    Ok(text)
+}
+
+/// Writes `contents` to `path` through a temporary file and a rename: a reader (or a
+/// build killed part-way) sees the old file or the new one, never a truncated one.
+fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(TMP_SUFFIX);
+    let tmp = PathBuf::from(tmp);
+    let mut f = fs::File::create(&tmp)?;
+    f.write_all(contents)?;
+    f.sync_all()?;
+    drop(f);
+    fs::rename(&tmp, path)
+}
+
+/// Why a directory cannot be written.
+#[derive(Debug)]
+pub enum Refusal {
+    /// The directory has files and no provenance file: it is not meshc's.
+    NotOwned { files: usize },
+}
+
+/// Is the directory someone else's? (Not empty, no provenance file.)
+pub fn check_ownership(dir: &Path, owned: &Option<Owned>) -> io::Result<Option<Refusal>> {
+    if owned.is_some() || !dir.exists() {
+        return Ok(None);
+    }
+    let files = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .count();
+    Ok((files > 0).then_some(Refusal::NotOwned { files }))
+}
+
+/// Hook for the interruption test: abort after writing this many files.
+fn fail_after() -> Option<usize> {
+    std::env::var("MESHC_TEST_ABORT_AFTER_WRITES")
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// Brings the directory to `out`: writes added and changed files, removes what meshc owned
+/// and no longer produces (and directories that become empty), leaves everything else
+/// alone, and writes the provenance file. Unchanged files are not rewritten.
+pub fn apply(
+    dir: &Path,
+    out: &Output,
+    owned: &Owned,
+    plan: &Plan,
+    sources: &Sources,
+) -> io::Result<()> {
+    fs::create_dir_all(dir)?;
+    remove_stray_temporaries(dir)?;
+    let new = digests(out);
+    if !plan.is_empty() {
+        // Phase one: claim every file this build may write, before writing any.
+        let mut claim = owned.files.clone();
+        claim.extend(new.clone());
+        write_atomic(
+            &dir.join(PROVENANCE),
+            provenance(sources, &claim).as_bytes(),
+        )?;
+    }
+    let abort_after = fail_after();
+    let mut written = 0;
+    for f in &out.files {
+        if f.path == PROVENANCE {
+            continue;
+        }
+        if plan.added.contains(&f.path) || plan.changed.contains(&f.path) {
+            if abort_after == Some(written) {
+                std::process::abort();
+            }
+            write_atomic(&dir.join(&f.path), f.contents.as_bytes())?;
+            written += 1;
+        }
+    }
+    for p in &plan.removed {
+        match fs::remove_file(dir.join(p)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        remove_empty_parents(dir, &dir.join(p));
+    }
+    let prov = provenance(sources, &new);
+    if read(dir, PROVENANCE)?.as_deref() != Some(prov.as_bytes()) {
+        write_atomic(&dir.join(PROVENANCE), prov.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Temporary files left by an interrupted build.
+fn remove_stray_temporaries(dir: &Path) -> io::Result<()> {
+    for e in walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        if e.file_type().is_file() && e.file_name().to_string_lossy().ends_with(TMP_SUFFIX) {
+            fs::remove_file(e.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// Removes the directories between `file` and `dir` that are now empty.
+fn remove_empty_parents(dir: &Path, file: &Path) {
+    let mut cur = file.parent();
+    while let Some(p) = cur {
+        if p == dir || !p.starts_with(dir) || fs::remove_dir(p).is_err() {
+            break;
+        }
+        cur = p.parent();
+    }
+}
