@@ -268,7 +268,7 @@ fn objects(text: &str) -> Result<Vec<Value>, String> {
             return Err(format!("document {n} that is not a mapping"));
         }
         for field in ["apiVersion", "kind"] {
-            if !doc[field].as_str().is_some_and(|s| !s.is_empty()) {
+            if doc[field].as_str().is_none_or(|s| s.is_empty()) {
                 return Err(format!("document {n} without `{field}`"));
             }
         }

@@ -63,7 +63,10 @@ fn build_writes_the_output_and_exits_0() {
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains(&format!("2 clusters in out: {} added, 0 changed, 0 removed, 0 unchanged", files.len())),
+        stderr.contains(&format!(
+            "2 clusters in out: {} added, 0 changed, 0 removed, 0 unchanged",
+            files.len()
+        )),
         "{stderr}"
     );
     let _ = std::fs::remove_dir_all(&dir);
