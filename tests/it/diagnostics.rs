@@ -182,3 +182,30 @@ fn json_of_a_five_error_file_lists_five_objects_at_the_right_places() {
         assert!(obj["labels"].as_array().is_some_and(|l| !l.is_empty()));
     }
 }
+
+#[test]
+fn an_undefined_template_variable_is_reported_at_the_template_line() {
+    let (sources, c) = compile_path(&root().join("tests/ui/E0801-template-error.kdl"));
+    let d = c
+        .diagnostics
+        .iter()
+        .find(|d| d.code == Code::TemplateError)
+        .expect("E0801");
+    let json: serde_json::Value =
+        serde_json::from_str(&meshc::diag::render_machine::json(d, &sources)).expect("json");
+    assert_eq!(json["file"], "tests/ui/templates/undefined.yaml.j2");
+    let template = std::fs::read_to_string(root().join("tests/ui/templates/undefined.yaml.j2"))
+        .expect("template");
+    let line = template
+        .lines()
+        .position(|l| l.contains("servce"))
+        .expect("the mistake")
+        + 1;
+    assert_eq!(json["line"].as_u64(), Some(line as u64));
+    let secondary = &json["labels"][1];
+    assert_eq!(
+        secondary["file"], "tests/ui/E0801-template-error.kdl",
+        "and at the KDL node that named it"
+    );
+    assert!(c.output.is_none());
+}
