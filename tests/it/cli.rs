@@ -3,15 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::common::root;
+use crate::common::{root, run_meshc, tree};
 
 fn meshc(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_meshc"))
-        .args(args)
-        .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run meshc")
+    run_meshc(args, cwd, &[])
 }
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -22,20 +17,7 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 fn files_under(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = walkdir::WalkDir::new(dir)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .map(|e| {
-            e.path()
-                .strip_prefix(dir)
-                .unwrap_or(e.path())
-                .to_string_lossy()
-                .replace('\\', "/")
-        })
-        .collect();
-    v.sort();
-    v
+    tree(dir).into_iter().map(|(p, _)| p).collect()
 }
 
 #[test]

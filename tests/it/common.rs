@@ -74,3 +74,33 @@ pub fn output_of(path: &Path) -> meshc::emit::Output {
         ),
     }
 }
+
+/// Runs the `meshc` binary in `cwd` (no colour), with extra environment variables.
+pub fn run_meshc(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_meshc"));
+    cmd.args(args).current_dir(cwd).env("NO_COLOR", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run meshc")
+}
+
+/// Every file under `dir`, by path relative to it (with `/`), with its bytes; sorted.
+pub fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<(String, Vec<u8>)> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let rel = e
+                .path()
+                .strip_prefix(dir)
+                .unwrap_or(e.path())
+                .to_string_lossy()
+                .replace('\\', "/");
+            (rel, std::fs::read(e.path()).unwrap_or_default())
+        })
+        .collect();
+    v.sort();
+    v
+}

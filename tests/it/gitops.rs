@@ -2,27 +2,16 @@
 //! ownership and pruning, no-op rebuilds, interrupted builds, multi-file topologies.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-use crate::common::root;
+use crate::common::{root, run_meshc, tree};
 
 fn meshc(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_meshc"))
-        .args(args)
-        .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run meshc")
+    run_meshc(args, cwd, &[])
 }
 
 fn meshc_env(args: &[&str], cwd: &Path, key: &str, value: &str) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_meshc"))
-        .args(args)
-        .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .env(key, value)
-        .output()
-        .expect("run meshc")
+    run_meshc(args, cwd, &[(key, value)])
 }
 
 /// A scratch directory with a copy of an example's topology as `topology.kdl`.
@@ -47,23 +36,7 @@ fn edit(dir: &Path, from: &str, to: &str) {
 
 /// Every file under `dir` with its bytes, sorted.
 fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut v: Vec<(String, Vec<u8>)> = walkdir::WalkDir::new(dir)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .map(|e| {
-            (
-                e.path()
-                    .strip_prefix(dir)
-                    .unwrap_or(e.path())
-                    .to_string_lossy()
-                    .replace('\\', "/"),
-                std::fs::read(e.path()).unwrap_or_default(),
-            )
-        })
-        .collect();
-    v.sort();
-    v
+    tree(dir)
 }
 
 fn text(o: &[u8]) -> String {
