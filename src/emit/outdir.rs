@@ -14,7 +14,7 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::Output;
@@ -27,6 +27,21 @@ pub const TMP_SUFFIX: &str = ".meshc-tmp";
 pub fn sha256(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
     digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The provenance file's shape. Fields are only ever added.
+#[derive(Serialize, Deserialize)]
+struct Provenance {
+    generator: String,
+    version: String,
+    sources: Vec<FileDigest>,
+    files: Vec<FileDigest>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct FileDigest {
+    path: String,
+    sha256: String,
 }
 
 /// What meshc owns in a directory, from its provenance file.
@@ -44,20 +59,18 @@ pub fn read_owned(dir: &Path) -> io::Result<Option<Owned>> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
-    let v: Value = serde_json::from_str(&text).map_err(|e| {
+    let p: Provenance = serde_json::from_str(&text).map_err(|e| {
         io::Error::new(
             io::ErrorKind::InvalidData,
             format!("{}: {e}", path.display()),
         )
     })?;
-    let mut files = BTreeMap::new();
-    for f in v["files"].as_array().into_iter().flatten() {
-        if let (Some(p), Some(d)) = (f["path"].as_str(), f["sha256"].as_str())
-            && is_safe_relative(p)
-        {
-            files.insert(p.to_string(), d.to_string());
-        }
-    }
+    let files = p
+        .files
+        .into_iter()
+        .filter(|f| is_safe_relative(&f.path))
+        .map(|f| (f.path, f.sha256))
+        .collect();
     Ok(Some(Owned { files }))
 }
 
@@ -92,13 +105,25 @@ pub fn with_provenance(out: &Output, sources: &Sources) -> Output {
 
 /// The provenance file for `files`.
 pub fn provenance(sources: &Sources, files: &BTreeMap<String, String>) -> String {
-    let v = json!({
-        "generator": "meshc",
-        "version": env!("CARGO_PKG_VERSION"),
-        "sources": sources.iter().map(|f| json!({ "path": f.name, "sha256": sha256(f.text.as_bytes()) })).collect::<Vec<_>>(),
-        "files": files.iter().map(|(p, d)| json!({ "path": p, "sha256": d })).collect::<Vec<_>>(),
-    });
-    let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
+    let p = Provenance {
+        generator: "meshc".to_string(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        sources: sources
+            .iter()
+            .map(|f| FileDigest {
+                path: f.name.clone(),
+                sha256: sha256(f.text.as_bytes()),
+            })
+            .collect(),
+        files: files
+            .iter()
+            .map(|(path, d)| FileDigest {
+                path: path.clone(),
+                sha256: d.clone(),
+            })
+            .collect(),
+    };
+    let mut s = serde_json::to_string_pretty(&p).unwrap_or_default();
     s.push('\n');
     s
 }
