@@ -237,13 +237,7 @@ fn update(
                 &plan,
                 sources,
             )?;
-            let clusters = out
-                .files
-                .iter()
-                .filter(|f| {
-                    f.path.starts_with("clusters/") && f.path.ends_with("/kustomization.yaml")
-                })
-                .count();
+            let clusters = out.clusters().len();
             let plural = if clusters == 1 { "" } else { "s" };
             let _ = writeln!(
                 stderr,

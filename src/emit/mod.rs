@@ -40,6 +40,18 @@ impl Output {
     pub fn get(&self, path: &str) -> Option<&OutFile> {
         self.files.iter().find(|f| f.path == path)
     }
+
+    /// The clusters of the output, by name (each has `clusters/<name>/kustomization.yaml`).
+    pub fn clusters(&self) -> Vec<&str> {
+        self.files
+            .iter()
+            .filter_map(|f| {
+                f.path
+                    .strip_prefix("clusters/")?
+                    .strip_suffix("/kustomization.yaml")
+            })
+            .collect()
+    }
 }
 
 /// Apply order of kinds inside one wave: namespaces and cluster-wide things first, then

@@ -37,15 +37,7 @@ fn every_example_has_a_snapshot_of_its_whole_output() {
 fn every_cluster_directory_lists_every_file_it_holds() {
     for path in examples() {
         let out = output_of(&path);
-        let clusters: Vec<&str> = out
-            .files
-            .iter()
-            .filter_map(|f| {
-                f.path
-                    .strip_prefix("clusters/")?
-                    .strip_suffix("/kustomization.yaml")
-            })
-            .collect();
+        let clusters = out.clusters();
         assert!(
             !clusters.is_empty(),
             "{}: no cluster directory",

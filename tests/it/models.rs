@@ -198,16 +198,20 @@ fn cross_network_gateway(o: &Out, c: &str, ns: &str) {
     assert_eq!(servers[0]["hosts"][0], "*.local");
 }
 
+/// The ports of a Gateway's servers, in order.
+fn server_ports(gw: &Value) -> Vec<i64> {
+    gw["spec"]["servers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| s["port"]["number"].as_i64().unwrap_or(0))
+        .collect()
+}
+
 fn expose_istiod(o: &Out, c: &str) {
     let gw = o.doc(&o.mesh_file(c, "gateway-istiod-gateway.istio-system.yaml"));
     assert_eq!(gw["spec"]["selector"]["istio"], "eastwestgateway");
-    let ports: Vec<i64> = gw["spec"]["servers"]
-        .as_array()
-        .expect("servers")
-        .iter()
-        .map(|s| s["port"]["number"].as_i64().unwrap_or(0))
-        .collect();
-    assert_eq!(ports, [15012, 15017]);
+    assert_eq!(server_ports(&gw), [15012, 15017]);
     assert!(
         gw["spec"]["servers"]
             .as_array()
@@ -454,13 +458,7 @@ fn checklist_9_6_external_control_plane() {
         "https://edge-1.k8s.acme.io:6443",
     );
     let gw = o.doc(&o.mesh_file("cp", "gateway-external-istiod-gw.external-istiod.yaml"));
-    let ports: Vec<i64> = gw["spec"]["servers"]
-        .as_array()
-        .expect("servers")
-        .iter()
-        .map(|s| s["port"]["number"].as_i64().unwrap_or(0))
-        .collect();
-    assert_eq!(ports, [15012, 15017]);
+    assert_eq!(server_ports(&gw), [15012, 15017]);
     assert!(o.has(&o.mesh_file(
         "cp",
         "virtualservice-external-istiod-vs.external-istiod.yaml"

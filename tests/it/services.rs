@@ -368,15 +368,7 @@ fn checklist_9_7_traffic_over_every_example() {
                 )
             })
             .collect();
-        let clusters: Vec<&str> = out
-            .files
-            .iter()
-            .filter_map(|f| {
-                f.path
-                    .strip_prefix("clusters/")?
-                    .strip_suffix("/kustomization.yaml")
-            })
-            .collect();
+        let clusters = out.clusters();
         for (p, d) in &docs {
             let cluster_dir = p.split('/').take(2).collect::<Vec<_>>().join("/");
             match d["kind"].as_str() {
