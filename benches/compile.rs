@@ -79,15 +79,20 @@ fn bench(label: &str, meshes: usize, per_mesh: usize, services: usize) {
     let (check, (model, diags)) = best(5, || meshc::check::check(&ast));
     assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
     let model = model.expect("model");
-    let (render, rendered) = best(5, || meshc::render::render(&model));
-    let (emit, out) = best(5, || meshc::emit::emit(&model, &rendered, &sources));
+    let (render, mut rendered) = best(5, || meshc::render::render(&model));
+    let (rollout, (schedule, _)) = best(5, || meshc::rollout::schedule(&model, &rendered));
+    let schedule = schedule.expect("the generated rollout converges");
+    meshc::render::wire(&model, &mut rendered, &schedule);
+    let (emit, out) = best(5, || {
+        meshc::emit::emit(&model, &rendered, &schedule, &sources)
+    });
     let (emit1, _) = best(3, || {
-        meshc::emit::emit_with_threads(&model, &rendered, &sources, 1)
+        meshc::emit::emit_with_threads(&model, &rendered, &schedule, &sources, 1)
     });
     let bytes: usize = out.files.iter().map(|f| f.contents.len()).sum();
-    let beyond = lower + check + render + emit;
+    let beyond = lower + check + render + rollout + emit;
     println!(
-        "{label:<34} {:>4} clusters {:>5} services {:>6} files {:>6.1} MB | parse {:>8.1?} | lower {:>7.1?} check {:>7.1?} render {:>7.1?} emit {:>8.1?} (1 thread {:>8.1?}) | beyond parsing {:>8.1?}",
+        "{label:<34} {:>4} clusters {:>5} services {:>6} files {:>6.1} MB | parse {:>8.1?} | lower {:>7.1?} check {:>7.1?} render {:>7.1?} rollout {:>7.1?} emit {:>8.1?} (1 thread {:>8.1?}) | beyond parsing {:>8.1?}",
         meshes * per_mesh,
         meshes * services,
         out.files.len(),
@@ -96,6 +101,7 @@ fn bench(label: &str, meshes: usize, per_mesh: usize, services: usize) {
         lower,
         check,
         render,
+        rollout,
         emit,
         emit1,
         beyond

@@ -10,6 +10,7 @@ pub mod emit;
 pub mod lower;
 pub mod model;
 pub mod render;
+pub mod rollout;
 pub mod source;
 pub mod syntax;
 pub mod templates;
@@ -24,6 +25,8 @@ use source::Sources;
 pub struct Compilation {
     pub output: Option<emit::Output>,
     pub diagnostics: Vec<Diagnostic>,
+    /// The checked model and the derived rollout, when there was no error (`meshc plan`).
+    pub rollout: Option<(model::Model, rollout::Schedule)>,
 }
 
 impl Compilation {
@@ -72,6 +75,7 @@ pub fn compile_with(sources: &mut Sources, loader: Loader<'_>) -> Compilation {
         None
     };
     let mut output = None;
+    let mut rollout = None;
     if let Some(model) = model.filter(|_| !diagnostics.iter().any(Diagnostic::is_error)) {
         let mut loaded = Vec::new();
         for (mi, mesh) in model.meshes.iter().enumerate() {
@@ -102,12 +106,21 @@ pub fn compile_with(sources: &mut Sources, loader: Loader<'_>) -> Compilation {
             &mut rendered,
         ));
         if !diagnostics.iter().any(Diagnostic::is_error) {
-            output = Some(emit::emit(&model, &rendered, sources));
+            let (schedule, mut d) = rollout::schedule(&model, &rendered);
+            diagnostics.append(&mut d);
+            if let Some(schedule) =
+                schedule.filter(|_| !diagnostics.iter().any(Diagnostic::is_error))
+            {
+                render::wire(&model, &mut rendered, &schedule);
+                output = Some(emit::emit(&model, &rendered, &schedule, sources));
+                rollout = Some((model, schedule));
+            }
         }
     }
     diag::sort(&mut diagnostics);
     Compilation {
         output,
         diagnostics,
+        rollout,
     }
 }

@@ -45,6 +45,12 @@ enum MessageFormat {
     Github,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum PlanFormat {
+    Text,
+    Mermaid,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Color {
     Auto,
@@ -81,6 +87,15 @@ enum Command {
         /// A topology file or directory.
         topology: PathBuf,
     },
+    /// Print the bootstrap sequence: which cluster applies what, in which order, and
+    /// what each unit waits for (with `--message-format json`, one JSON object).
+    Plan {
+        /// A topology file or directory.
+        topology: PathBuf,
+        /// `text` for people, `mermaid` for a flowchart in a README or pull request.
+        #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+        format: PlanFormat,
+    },
     /// Explain a diagnostic code: what is wrong, why Istio cares, how to fix it.
     Explain {
         /// A code such as E0103 (case-insensitive).
@@ -91,6 +106,7 @@ enum Command {
 /// What to do with the build.
 enum Action {
     Check,
+    Plan(PlanFormat),
     Build { force: bool },
     VerifyCurrent,
     Diff,
@@ -132,6 +148,7 @@ fn main() -> ExitCode {
         } => (topology, Some(output), Action::Build { force: *force }),
         Command::Diff { topology, output } => (topology, Some(output), Action::Diff),
         Command::Check { topology } => (topology, None, Action::Check),
+        Command::Plan { topology, format } => (topology, None, Action::Plan(*format)),
         Command::Explain { code } => return explain(code),
     };
     let mut sources = match read_sources(topology) {
@@ -152,6 +169,23 @@ fn main() -> ExitCode {
         style,
     );
     let failed = compilation.has_errors();
+    if let Action::Plan(format) = action {
+        let Some((model, schedule)) = compilation.rollout.as_ref().filter(|_| !failed) else {
+            return ExitCode::from(1);
+        };
+        let plan = meshc::rollout::plan::Plan::new(model, schedule);
+        let text = if cli.message_format == MessageFormat::Json {
+            format!("{}\n", serde_json::json!({ "plan": plan.json() }))
+        } else if format == PlanFormat::Mermaid {
+            plan.mermaid()
+        } else {
+            plan.text(&display_path(topology))
+        };
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(text.as_bytes());
+        let _ = stdout.flush();
+        return ExitCode::SUCCESS;
+    }
     let Some(out) = compilation.output.filter(|_| !failed) else {
         // `build --check` and `diff` keep 1 for "the output differs".
         let comparing = matches!(action, Action::VerifyCurrent | Action::Diff);
@@ -185,7 +219,7 @@ fn update(
     )?;
     let mut stderr = std::io::stderr().lock();
     match action {
-        Action::Check => Ok(ExitCode::SUCCESS),
+        Action::Check | Action::Plan(_) => Ok(ExitCode::SUCCESS),
         Action::VerifyCurrent | Action::Diff => {
             if plan.is_empty() {
                 let _ = writeln!(

@@ -229,9 +229,14 @@ impl Mesh {
         })
     }
 
-    /// Does cluster `i` need an east-west gateway? In a multi-network mesh every workload
-    /// cluster does (cross-network traffic enters through it); a primary serving remotes
-    /// does (remotes reach istiod through it).
+    /// Does cluster `i` need an east-west gateway? A primary does in a multi-network mesh
+    /// (cross-network traffic enters its network through it) and when it serves remotes
+    /// (they reach istiod through it). A remote does only when no primary shares its
+    /// network: on a primary's network, pod IPs are reachable from that primary's
+    /// gateway, which istiod routes the network's traffic through (any gateway labelled
+    /// with the network serves all of it), so a gateway of its own would only cost a load
+    /// balancer and, on first sync, wait for injection. Any cluster running an exported
+    /// service does (other meshes enter through it).
     pub fn needs_east_west_gateway(&self, i: usize) -> bool {
         let c = &self.clusters[i];
         match c.role {
@@ -239,7 +244,12 @@ impl Mesh {
             Role::Primary => {
                 self.multi_network() || self.remotes_of(i).next().is_some() || self.exports_from(i)
             }
-            Role::Remote { .. } => self.multi_network() || self.exports_from(i),
+            Role::Remote { .. } => {
+                let primary_on_network = self.clusters.iter().any(|p| {
+                    p.role == Role::Primary && p.network.is_some() && p.network == c.network
+                });
+                (self.multi_network() && !primary_on_network) || self.exports_from(i)
+            }
         }
     }
 

@@ -161,7 +161,6 @@ pub fn expand(
                             });
                             let object = Object {
                                 place,
-                                wave: 4,
                                 value: Arc::new(doc),
                                 origin: origin.clone(),
                             };
@@ -193,7 +192,7 @@ pub fn expand(
                                 );
                                 continue;
                             }
-                            out.objects.push(with_wave_annotation(model, object));
+                            out.objects.push(object);
                         }
                     }
                     Err(why) => report(
@@ -212,15 +211,6 @@ pub fn expand(
         }
     }
     diags
-}
-
-/// Objects of a layer carry their Argo CD sync wave, as meshc's own do.
-fn with_wave_annotation(model: &Model, mut o: Object) -> Object {
-    if model.gitops.tool == crate::ast::GitopsTool::Argocd {
-        let v = Arc::make_mut(&mut o.value);
-        v["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] = json!(o.wave.to_string());
-    }
-    o
 }
 
 fn template_error(sources: &Sources, t: &Loaded<'_>, e: &minijinja::Error) -> Diagnostic {

@@ -3,8 +3,9 @@
 //!
 //! ```text
 //! clusters/<cluster>/kustomization.yaml          every file of the cluster, in apply order
-//! clusters/<cluster>/<layer>/<kind>-<name>.<namespace>.yaml
+//! clusters/<cluster>/<unit>/<kind>-<name>.<namespace>.yaml
 //! argocd/kustomization.yaml, argocd/<cluster>/…   (gitops argocd: Applications, hub side)
+//! argocd/bootstrap/…                              (gitops argocd: applied once by hand)
 //! flux/<cluster>/kustomization.yaml, …            (gitops flux: the cluster's entry point)
 //! ```
 //!
@@ -19,7 +20,8 @@ use serde_json::json;
 
 use crate::ast::GitopsTool;
 use crate::model::Model;
-use crate::render::{ClusterOutput, Layer, Object, Place, Rendered};
+use crate::render::{ClusterOutput, Object, Place, Rendered};
+use crate::rollout::Schedule;
 use crate::source::Sources;
 use crate::yaml::to_yaml;
 
@@ -67,9 +69,8 @@ fn kind_rank(kind: &str) -> u8 {
     }
 }
 
-fn order_key(o: &Object) -> (i32, u8, String, String, String) {
+fn order_key(o: &Object) -> (u8, String, String, String) {
     (
-        o.wave,
         kind_rank(o.kind()),
         o.kind().to_string(),
         o.namespace().unwrap_or("").to_string(),
@@ -126,6 +127,7 @@ impl YamlCache {
 fn emit_cluster(
     model: &Model,
     cluster: &ClusterOutput,
+    units: &[crate::render::UnitId],
     sources: &Sources,
     cache: &mut YamlCache,
 ) -> (Vec<OutFile>, Vec<String>) {
@@ -135,15 +137,16 @@ fn emit_cluster(
         GitopsTool::Flux => "flux",
     };
     let mut resources = Vec::new();
-    for layer in Layer::ALL {
+    // Units in apply order; an Argo CD release unit has no directory.
+    for unit in units {
         let mut objs: Vec<&Object> = cluster
             .objects
             .iter()
-            .filter(|o| o.place == Place::Layer(layer))
+            .filter(|o| o.place.unit().as_ref() == Some(unit))
             .collect();
         objs.sort_by_key(|o| order_key(o));
         for o in objs {
-            let rel = format!("{}/{}", layer.dir(), file_name(o));
+            let rel = format!("{}/{}", unit.name(), file_name(o));
             files.push(OutFile {
                 path: format!("clusters/{}/{rel}", cluster.name),
                 contents: cache.file(sources, o),
@@ -161,12 +164,12 @@ fn emit_cluster(
             &resources,
         ),
     });
-    let mut entry: Vec<&Object> = cluster
+    // Entry objects come in unit order already.
+    let entry: Vec<&Object> = cluster
         .objects
         .iter()
         .filter(|o| o.place == Place::Entry)
         .collect();
-    entry.sort_by_key(|o| order_key(o));
     let mut entry_resources = Vec::new();
     let mut hub_resources = Vec::new();
     for o in entry {
@@ -196,32 +199,44 @@ fn emit_cluster(
 /// Emits every cluster's files. Clusters are independent, so they are serialized on all
 /// available cores; the result is sorted by path, so it is the same bytes whatever the
 /// number of threads.
-pub fn emit(model: &Model, rendered: &Rendered, sources: &Sources) -> Output {
+pub fn emit(model: &Model, rendered: &Rendered, schedule: &Schedule, sources: &Sources) -> Output {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 8);
-    emit_with_threads(model, rendered, sources, threads)
+    emit_with_threads(model, rendered, schedule, sources, threads)
 }
 
 /// [`emit`] with an explicit number of threads (tests compare 1 with many).
 pub fn emit_with_threads(
     model: &Model,
     rendered: &Rendered,
+    schedule: &Schedule,
     sources: &Sources,
     threads: usize,
 ) -> Output {
     let threads = threads.max(1);
     let chunk = rendered.clusters.len().div_ceil(threads).max(1);
+    let units: Vec<Vec<crate::render::UnitId>> = schedule
+        .clusters
+        .iter()
+        .map(|us| {
+            us.iter()
+                .map(|&u| schedule.graph.units[u].id.clone())
+                .collect()
+        })
+        .collect();
     let parts: Vec<Vec<(Vec<OutFile>, Vec<String>)>> = std::thread::scope(|scope| {
         let handles: Vec<_> = rendered
             .clusters
             .chunks(chunk)
-            .map(|clusters| {
+            .zip(units.chunks(chunk))
+            .map(|(clusters, units)| {
                 scope.spawn(move || {
                     let mut cache = YamlCache::default();
                     clusters
                         .iter()
-                        .map(|c| emit_cluster(model, c, sources, &mut cache))
+                        .zip(units)
+                        .map(|(c, u)| emit_cluster(model, c, u, sources, &mut cache))
                         .collect::<Vec<_>>()
                 })
             })
@@ -237,6 +252,13 @@ pub fn emit_with_threads(
     for (f, h) in parts.into_iter().flatten() {
         files.extend(f);
         hub_resources.extend(h);
+    }
+    let mut cache = YamlCache::default();
+    for o in &rendered.hub {
+        files.push(OutFile {
+            path: format!("argocd/bootstrap/{}", file_name(o)),
+            contents: cache.file(sources, o),
+        });
     }
     if model.gitops.tool == GitopsTool::Argocd && !hub_resources.is_empty() {
         files.push(OutFile {

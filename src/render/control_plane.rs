@@ -85,7 +85,7 @@ fn namespaces(cx: &mut Cx) {
             );
         }
         let origin = cx.cluster_origin("control-plane");
-        cx.push(Place::Layer(Layer::Prereqs), 0, v, origin);
+        cx.push(Place::Layer(Layer::Prereqs), v, origin);
     }
     if c.role == Role::External {
         return;
@@ -101,7 +101,7 @@ fn namespaces(cx: &mut Cx) {
             span: g.span,
             path: format!("mesh {} > ingress {}", cx.mesh.name, g.name),
         };
-        cx.push(Place::Layer(Layer::Prereqs), 0, v, origin);
+        cx.push(Place::Layer(Layer::Prereqs), v, origin);
     }
     for ns in &cx.mesh.namespaces {
         let injection = if ns.injection { "enabled" } else { "disabled" };
@@ -115,7 +115,7 @@ fn namespaces(cx: &mut Cx) {
             span: ns.span,
             path: format!("mesh {} > namespace {}", cx.mesh.name, ns.name),
         };
-        cx.push(Place::Layer(Layer::Prereqs), 0, v, origin);
+        cx.push(Place::Layer(Layer::Prereqs), v, origin);
     }
 }
 
@@ -222,19 +222,12 @@ fn release(
     values: Value,
     what: &str,
 ) {
-    let depends_on = cx
-        .releases
-        .last()
-        .map(|r| r.release.clone())
-        .into_iter()
-        .collect();
     let origin = cx.cluster_origin(what);
     cx.releases.push(HelmRelease {
         release: release.to_string(),
         chart,
         namespace,
         values,
-        depends_on,
         patches_webhooks: chart == "istiod" || chart == "base",
         origin,
     });
@@ -448,14 +441,12 @@ fn external(cx: &mut Cx) {
         ]
     });
     federation_values(cx, &mut values);
-    let depends_on = vec!["istiod".to_string()];
     let origin = cx.cluster_origin("control-plane external");
     cx.releases.push(HelmRelease {
         release: "istiod-external".to_string(),
         chart: "istiod",
         namespace: EXTERNAL_ISTIOD_NS,
         values,
-        depends_on,
         patches_webhooks: false,
         origin,
     });
@@ -496,8 +487,8 @@ fn expose_external_istiod(cx: &mut Cx, addr: &str, is_ip: bool) {
     };
     let gw = json!({ "apiVersion": "networking.istio.io/v1", "kind": "Gateway", "metadata": metadata("external-istiod-gw", Some(EXTERNAL_ISTIOD_NS)), "spec": gw_spec });
     let vs = json!({ "apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "metadata": metadata("external-istiod-vs", Some(EXTERNAL_ISTIOD_NS)), "spec": vs_spec });
-    cx.push(Place::Layer(Layer::Mesh), 0, gw, origin.clone());
-    cx.push(Place::Layer(Layer::Mesh), 0, vs, origin.clone());
+    cx.push(Place::Layer(Layer::Mesh), gw, origin.clone());
+    cx.push(Place::Layer(Layer::Mesh), vs, origin.clone());
     if !is_ip {
         let dr = json!({
             "apiVersion": "networking.istio.io/v1",
@@ -511,7 +502,7 @@ fn expose_external_istiod(cx: &mut Cx, addr: &str, is_ip: bool) {
                 ] }
             }
         });
-        cx.push(Place::Layer(Layer::Mesh), 0, dr, origin);
+        cx.push(Place::Layer(Layer::Mesh), dr, origin);
     }
 }
 
@@ -537,7 +528,7 @@ fn mesh_config(cx: &mut Cx) {
         "spec": { "mtls": { "mode": mode } }
     });
     let origin = cx.mesh_origin("mtls");
-    cx.push(Place::Layer(Layer::Mesh), 0, pa, origin);
+    cx.push(Place::Layer(Layer::Mesh), pa, origin);
     if cx.mesh.multi_network() || cx.mesh.exports_any() {
         // Cross-network (and cross-mesh) traffic enters through an east-west gateway as mTLS
         // passed through by SNI; one server on 15443 per cluster.
@@ -555,7 +546,7 @@ fn mesh_config(cx: &mut Cx) {
             }
         });
         let origin = cx.mesh_origin("networks");
-        cx.push(Place::Layer(Layer::Mesh), 0, gw, origin);
+        cx.push(Place::Layer(Layer::Mesh), gw, origin);
     }
     if cx.cluster().role == Role::Primary && cx.mesh.remotes_of(i).next().is_some() {
         expose_istiod(cx);
@@ -584,8 +575,8 @@ fn expose_istiod(cx: &mut Cx) {
         "spec": vs_spec
     });
     let origin = cx.cluster_origin("east-west-address");
-    cx.push(Place::Layer(Layer::Mesh), 0, gw, origin.clone());
-    cx.push(Place::Layer(Layer::Mesh), 0, vs, origin);
+    cx.push(Place::Layer(Layer::Mesh), gw, origin.clone());
+    cx.push(Place::Layer(Layer::Mesh), vs, origin);
 }
 
 /// Gateway and VirtualService specs that pass TLS on 15012 (xDS, CA) and 15017 (webhooks)

@@ -58,7 +58,7 @@ pub fn render(cx: &mut Cx) {
             true,
         );
         let origin = cx.cluster_origin(&format!("reads cluster {}", peer.name));
-        cx.push(Place::Layer(Layer::Mesh), 2, v, origin);
+        cx.push(Place::Layer(Layer::RemoteSecrets), v, origin);
     }
     if cx.cluster().role == Role::External
         && let Some(k) = cx.mesh.config_cluster_of(i)
@@ -76,7 +76,7 @@ pub fn render(cx: &mut Cx) {
             false,
         );
         let origin = cx.cluster_origin(&format!("reads config cluster {}", peer.name));
-        cx.push(Place::Layer(Layer::Mesh), 2, v, origin);
+        cx.push(Place::Layer(Layer::Kubeconfig), v, origin);
     }
     // This cluster as a peer: publish the tokens its readers need.
     let mut accounts = Vec::new();
@@ -174,6 +174,6 @@ fn token_and_push(cx: &mut Cx, store: &SecretStore, ns: &str, account: Account) 
         }
     });
     let origin = cx.cluster_origin("api-server");
-    cx.push(Place::Layer(Layer::Mesh), 0, token, origin.clone());
-    cx.push(Place::Layer(Layer::Mesh), 1, push, origin);
+    cx.push(Place::Layer(Layer::Credentials), token, origin.clone());
+    cx.push(Place::Layer(Layer::Credentials), push, origin);
 }

@@ -1,34 +1,150 @@
-//! GitOps wiring: how a cluster's layers and Helm releases reach it, in order.
+//! GitOps wiring: how each unit of a cluster (a layer directory or a Helm release) reaches
+//! the cluster, in the order `crate::rollout` derived. One seam for both engines: the
+//! units are the same, only their wrapping differs.
 //!
-//! Argo CD (hub): `argocd/<cluster>/` holds one Application per layer directory and one
-//! per Helm release, all with `destination.name: <cluster>`, ordered by sync waves
-//! (prereqs, then the charts in dependency order, then the mesh layer).
+//! Argo CD (hub): `argocd/<cluster>/` holds one Application per unit, all with
+//! `destination.name: <cluster>`, in hub-wide sync waves (the unit's level in the rollout
+//! graph). `argocd/bootstrap/` holds what the hub needs once before the first sync: the
+//! Application health check that makes the waves wait (Argo CD assesses no Application
+//! health by default: argo-cd `gitops-engine/pkg/health/health.go`, `docs/operator-manual/
+//! health.md`).
 //!
-//! Flux (per cluster): `flux/<cluster>/` holds one Flux Kustomization per layer, chained
-//! with `dependsOn`; the control-plane layer holds a HelmRepository and the HelmReleases,
-//! chained with `dependsOn` too.
+//! Flux (per cluster): `flux/<cluster>/` holds one Kustomization per unit, with
+//! `dependsOn` on the units of the same cluster it needs and `wait: true`; a release
+//! unit's directory holds its HelmRelease, the prereqs hold the HelmRepository.
+//!
+//! Retries never give up on a converging rollout: Argo CD's `retry.limit: -1` (argo-cd
+//! `controller/appcontroller.go`, processRequestedAppOperation: a negative limit retries
+//! forever; a finite one stops auto-syncing the revision for good) and helm-controller's
+//! `install.remediation.retries: -1` (helm-controller `api/v2/helmrelease_types.go`,
+//! RetriesExhausted; exhausted retries stall the release until its spec changes).
 
 use serde_json::{Value, json};
 
-use super::{Cx, HelmRelease, Layer, Place, metadata};
+use super::{Cx, HelmRelease, Layer, Object, Origin, Place, Rendered, UnitId, metadata};
 use crate::ast::GitopsTool;
+use crate::model::{Model, Role};
+use crate::rollout::Schedule;
 
-pub fn render(cx: &mut Cx) {
-    match cx.model.gitops.tool {
-        GitopsTool::Argocd => argocd(cx),
-        GitopsTool::Flux => flux(cx),
+/// The Argo CD Application health check, as Argo CD's documentation gives it.
+const APPLICATION_HEALTH: &str = r#"hs = {}
+hs.status = "Progressing"
+hs.message = ""
+if obj.status ~= nil then
+  if obj.status.health ~= nil then
+    hs.status = obj.status.health.status
+    if obj.status.health.message ~= nil then
+      hs.message = obj.status.health.message
+    end
+  end
+end
+return hs
+"#;
+
+/// Flux only: the HelmRepository (in the prereqs) and a HelmRelease per release, each in
+/// its release unit's directory. Rendered with the cluster, before the rollout is ordered.
+pub fn releases(cx: &mut Cx) {
+    if cx.model.gitops.tool != GitopsTool::Flux || cx.releases.is_empty() {
+        return;
+    }
+    let home = flux_home(cx);
+    let repo = json!({
+        "apiVersion": "source.toolkit.fluxcd.io/v1",
+        "kind": "HelmRepository",
+        "metadata": metadata("istio", Some(home)),
+        "spec": { "interval": "1h", "url": cx.model.istio.charts }
+    });
+    let origin = Origin {
+        span: cx.model.istio.span,
+        path: "istio".to_string(),
+    };
+    cx.push(Place::Layer(Layer::Prereqs), repo, origin);
+    let releases = cx.releases.clone();
+    for r in &releases {
+        let mut spec = json!({
+            "interval": "10m",
+            "releaseName": r.release_name(),
+            "chart": { "spec": {
+                "chart": r.chart,
+                "version": cx.model.istio.version.to_string(),
+                "sourceRef": { "kind": "HelmRepository", "name": "istio" }
+            } },
+            "install": { "remediation": { "retries": -1 } },
+            "upgrade": { "remediation": { "retries": 3 } }
+        });
+        if r.namespace != home {
+            spec["targetNamespace"] = json!(r.namespace);
+            spec["storageNamespace"] = json!(r.namespace);
+        }
+        if r.values.as_object().is_some_and(|m| !m.is_empty()) {
+            spec["values"] = r.values.clone();
+        }
+        let hr = json!({
+            "apiVersion": "helm.toolkit.fluxcd.io/v2",
+            "kind": "HelmRelease",
+            "metadata": metadata(&r.release, Some(home)),
+            "spec": spec
+        });
+        cx.push(Place::Release(r.release.clone()), hr, r.origin.clone());
     }
 }
 
-fn has_layer(cx: &Cx, layer: Layer) -> bool {
-    cx.objects.iter().any(|o| o.place == Place::Layer(layer))
+/// Flux objects of a cluster live in its Istio system namespace, created by the prereqs,
+/// so no cross-namespace references are needed.
+fn flux_home(cx: &Cx) -> &'static str {
+    if cx.cluster().role == Role::External {
+        crate::model::ISTIO_SYSTEM
+    } else {
+        cx.mesh.istiod_namespace(cx.i)
+    }
+}
+
+pub fn wire(model: &Model, rendered: &mut Rendered, schedule: &Schedule) {
+    for (c, out) in rendered.clusters.iter_mut().enumerate() {
+        let mesh = &model.meshes[out.at.0];
+        let mut entries = Vec::new();
+        for &u in &schedule.clusters[c] {
+            let (value, origin) = match model.gitops.tool {
+                GitopsTool::Argocd => argocd_application(model, out, &mesh.name, schedule, u),
+                GitopsTool::Flux => flux_kustomization(model, &out.name, schedule, u),
+            };
+            entries.push(Object {
+                place: Place::Entry,
+                value: std::sync::Arc::new(value),
+                origin,
+            });
+        }
+        out.objects.extend(entries);
+    }
+    if model.gitops.tool == GitopsTool::Argocd {
+        let g = &model.gitops;
+        let mut meta = metadata("argocd-cm", Some(&g.namespace));
+        meta["labels"]["app.kubernetes.io/part-of"] = json!("argocd");
+        // Only this key: applied server-side, the rest of argocd-cm stays its owner's.
+        meta["annotations"] =
+            json!({ "argocd.argoproj.io/sync-options": "ServerSideApply=true,Prune=false" });
+        let cm = json!({
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": meta,
+            "data": { "resource.customizations.health.argoproj.io_Application": APPLICATION_HEALTH }
+        });
+        rendered.hub.push(Object {
+            place: Place::Entry,
+            value: std::sync::Arc::new(cm),
+            origin: Origin {
+                span: g.span,
+                path: "gitops (Application health for sync waves)".to_string(),
+            },
+        });
+    }
 }
 
 fn sync_policy() -> Value {
     json!({
         "automated": { "prune": true, "selfHeal": true },
         "syncOptions": ["ServerSideApply=true", "RespectIgnoreDifferences=true"],
-        "retry": { "limit": 10, "backoff": { "duration": "10s", "factor": 2, "maxDuration": "5m" } }
+        "retry": { "limit": -1, "backoff": { "duration": "10s", "factor": 2, "maxDuration": "5m" } }
     })
 }
 
@@ -49,178 +165,104 @@ fn webhook_ignore_differences() -> Value {
     ])
 }
 
-fn application(cx: &Cx, name: &str, wave: i32, namespace: &str, source: Value) -> Value {
-    let g = &cx.model.gitops;
-    let c = cx.cluster();
-    let mut meta = metadata(name, Some(&g.namespace));
-    meta["labels"]["meshc.dev/cluster"] = json!(c.name);
-    meta["labels"]["meshc.dev/mesh"] = json!(cx.mesh.name);
+fn release_of<'a>(out: &'a super::ClusterOutput, id: &UnitId) -> Option<&'a HelmRelease> {
+    match id {
+        UnitId::Release(r) => out.releases.iter().find(|x| x.release == *r),
+        UnitId::Layer(_) => None,
+    }
+}
+
+fn argocd_application(
+    model: &Model,
+    out: &super::ClusterOutput,
+    mesh: &str,
+    schedule: &Schedule,
+    u: usize,
+) -> (Value, Origin) {
+    let g = &model.gitops;
+    let unit = &schedule.graph.units[u];
+    let wave = schedule.levels[u];
+    let name = format!("{}-{}", out.name, unit.id.name());
+    let mut meta = metadata(&name, Some(&g.namespace));
+    meta["labels"]["meshc.dev/cluster"] = json!(out.name);
+    meta["labels"]["meshc.dev/mesh"] = json!(mesh);
     meta["annotations"] = json!({ "argocd.argoproj.io/sync-wave": wave.to_string() });
-    json!({
+    let (source, namespace, release) = match release_of(out, &unit.id) {
+        Some(r) => {
+            let mut source = json!({
+                "repoURL": model.istio.charts,
+                "chart": r.chart,
+                "targetRevision": model.istio.version.to_string(),
+                "helm": { "releaseName": r.release_name() }
+            });
+            if r.values.as_object().is_some_and(|m| !m.is_empty()) {
+                source["helm"]["valuesObject"] = r.values.clone();
+            }
+            (source, r.namespace, Some(r))
+        }
+        None => {
+            let path = g.repo_path(&format!("clusters/{}/{}", out.name, unit.id.name()));
+            let source = json!({
+                "repoURL": g.repo.clone().unwrap_or_default(),
+                "targetRevision": g.revision,
+                "path": path
+            });
+            let (mi, i) = out.at;
+            (source, model.meshes[mi].istiod_namespace(i), None)
+        }
+    };
+    let mut app = json!({
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
         "metadata": meta,
         "spec": {
             "project": g.project,
-            "destination": { "name": c.name, "namespace": namespace },
+            "destination": { "name": out.name, "namespace": namespace },
             "source": source,
             "syncPolicy": sync_policy()
         }
-    })
+    });
+    if release.is_some_and(|r| r.patches_webhooks) {
+        app["spec"]["ignoreDifferences"] = webhook_ignore_differences();
+    }
+    (app, unit.origin.clone())
 }
 
-fn argocd(cx: &mut Cx) {
-    let g = &cx.model.gitops;
-    let repo = g.repo.clone().unwrap_or_default();
-    let c = cx.cluster();
-    let system = cx.mesh.istiod_namespace(cx.i);
-    let mut wave = 0;
-    let mut apps = Vec::new();
-    let layer_app = |cx: &Cx, layer: Layer, wave: i32| {
-        let path = g.repo_path(&format!("clusters/{}/{}", c.name, layer.dir()));
-        let source = json!({ "repoURL": repo, "targetRevision": g.revision, "path": path });
-        let app = application(
-            cx,
-            &format!("{}-{}", c.name, layer.short()),
-            wave,
-            system,
-            source,
-        );
-        (app, cx.cluster_origin(""))
+fn flux_kustomization(
+    model: &Model,
+    cluster: &str,
+    schedule: &Schedule,
+    u: usize,
+) -> (Value, Origin) {
+    let g = &model.gitops;
+    let units = &schedule.graph.units;
+    let unit = &units[u];
+    // Layers are `istio-<layer>`; a release unit is named after its release.
+    let name = |id: &UnitId| match id {
+        UnitId::Layer(l) => format!("istio-{}", l.dir()),
+        UnitId::Release(r) => r.clone(),
     };
-    if has_layer(cx, Layer::Prereqs) {
-        apps.push(layer_app(cx, Layer::Prereqs, wave));
-        wave += 1;
+    let mut spec = json!({
+        "interval": "10m",
+        "retryInterval": "1m",
+        "timeout": "10m",
+        "path": format!("./{}", g.repo_path(&format!("clusters/{cluster}/{}", unit.id.name()))),
+        "prune": true,
+        "wait": true,
+        "sourceRef": { "kind": "GitRepository", "name": g.source }
+    });
+    let depends: Vec<Value> = schedule.depends_on[u]
+        .iter()
+        .map(|&d| json!({ "name": name(&units[d].id) }))
+        .collect();
+    if !depends.is_empty() {
+        spec["dependsOn"] = json!(depends);
     }
-    for r in &cx.releases {
-        let mut source = json!({
-            "repoURL": cx.model.istio.charts,
-            "chart": r.chart,
-            "targetRevision": cx.model.istio.version.to_string(),
-            "helm": { "releaseName": release_name(r) }
-        });
-        if r.values.as_object().is_some_and(|m| !m.is_empty()) {
-            source["helm"]["valuesObject"] = r.values.clone();
-        }
-        let mut app = application(
-            cx,
-            &format!("{}-{}", c.name, r.release),
-            wave,
-            r.namespace,
-            source,
-        );
-        if r.patches_webhooks {
-            app["spec"]["ignoreDifferences"] = webhook_ignore_differences();
-        }
-        apps.push((app, r.origin.clone()));
-        wave += 1;
-    }
-    if has_layer(cx, Layer::Mesh) {
-        apps.push(layer_app(cx, Layer::Mesh, wave));
-    }
-    for (n, (app, origin)) in apps.into_iter().enumerate() {
-        cx.push(Place::Entry, n as i32, app, origin);
-    }
-}
-
-/// The Helm release name: the chart's usual name, also for the external istiod (whose
-/// GitOps object needs a distinct name but whose release lives in its own namespace).
-fn release_name(r: &HelmRelease) -> &str {
-    if r.release == "istiod-external" {
-        "istiod"
-    } else {
-        &r.release
-    }
-}
-
-fn flux(cx: &mut Cx) {
-    let g = &cx.model.gitops;
-    let c = cx.cluster();
-    // Flux objects of the cluster live in its Istio system namespace, created by the
-    // prereqs layer, so no cross-namespace references are needed.
-    let home = if c.role == crate::model::Role::External {
-        crate::model::ISTIO_SYSTEM
-    } else {
-        cx.mesh.istiod_namespace(cx.i)
-    };
-    if !cx.releases.is_empty() {
-        let repo = json!({
-            "apiVersion": "source.toolkit.fluxcd.io/v1",
-            "kind": "HelmRepository",
-            "metadata": metadata("istio", Some(home)),
-            "spec": { "interval": "1h", "url": cx.model.istio.charts }
-        });
-        let origin = super::Origin {
-            span: cx.model.istio.span,
-            path: "istio".to_string(),
-        };
-        cx.push(Place::Layer(Layer::ControlPlane), 0, repo, origin);
-    }
-    let releases = cx.releases.clone();
-    for r in &releases {
-        let mut spec = json!({
-            "interval": "10m",
-            "releaseName": release_name(r),
-            "chart": { "spec": {
-                "chart": r.chart,
-                "version": cx.model.istio.version.to_string(),
-                "sourceRef": { "kind": "HelmRepository", "name": "istio" }
-            } },
-            "install": { "remediation": { "retries": 3 } },
-            "upgrade": { "remediation": { "retries": 3 } }
-        });
-        if r.namespace != home {
-            spec["targetNamespace"] = json!(r.namespace);
-            spec["storageNamespace"] = json!(r.namespace);
-        }
-        if !r.depends_on.is_empty() {
-            spec["dependsOn"] = json!(
-                r.depends_on
-                    .iter()
-                    .map(|d| json!({ "name": d }))
-                    .collect::<Vec<_>>()
-            );
-        }
-        if r.values.as_object().is_some_and(|m| !m.is_empty()) {
-            spec["values"] = r.values.clone();
-        }
-        let hr = json!({
-            "apiVersion": "helm.toolkit.fluxcd.io/v2",
-            "kind": "HelmRelease",
-            "metadata": metadata(&r.release, Some(home)),
-            "spec": spec
-        });
-        cx.push(Place::Layer(Layer::ControlPlane), 1, hr, r.origin.clone());
-    }
-    let mut previous: Option<String> = None;
-    let mut entries = Vec::new();
-    for layer in Layer::ALL {
-        if !has_layer(cx, layer) {
-            continue;
-        }
-        let name = format!("istio-{}", layer.short());
-        let mut spec = json!({
-            "interval": "10m",
-            "retryInterval": "1m",
-            "timeout": "10m",
-            "path": format!("./{}", g.repo_path(&format!("clusters/{}/{}", c.name, layer.dir()))),
-            "prune": true,
-            "wait": true,
-            "sourceRef": { "kind": "GitRepository", "name": g.source }
-        });
-        if let Some(p) = &previous {
-            spec["dependsOn"] = json!([{ "name": p }]);
-        }
-        entries.push(json!({
-            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
-            "kind": "Kustomization",
-            "metadata": metadata(&name, Some(&g.namespace)),
-            "spec": spec
-        }));
-        previous = Some(name);
-    }
-    for (n, e) in entries.into_iter().enumerate() {
-        let origin = cx.cluster_origin("");
-        cx.push(Place::Entry, n as i32, e, origin);
-    }
+    let k = json!({
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+        "kind": "Kustomization",
+        "metadata": metadata(&name(&unit.id), Some(&g.namespace)),
+        "spec": spec
+    });
+    (k, unit.origin.clone())
 }

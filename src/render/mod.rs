@@ -4,6 +4,7 @@
 //! naming the topology node it comes from. No I/O, no file names: that is `emit`.
 
 mod control_plane;
+pub use control_plane::{EASTWEST_GATEWAY, INGRESS_GATEWAY};
 mod credentials;
 mod gitops;
 mod services;
@@ -16,57 +17,89 @@ use serde_json::{Map, Value, json};
 use crate::model::{Mesh, Model};
 use crate::source::Span;
 
-/// A cluster's output is applied in layers, each a directory of its own, in this order.
-/// Each layer is one GitOps unit (an Argo CD Application, a Flux Kustomization), so a
-/// layer's custom resources are applied only after the layer that installs their CRDs.
+/// What a directory of a cluster's output holds, by purpose. Each layer present in a
+/// cluster is one GitOps unit (an Argo CD Application, a Flux Kustomization), and so is
+/// each Helm release. The order in which units are applied is not a property of the layer:
+/// it is derived from what the objects need (see `crate::rollout`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Layer {
-    /// Namespaces and the trust material istiod needs before it starts.
+    /// Namespaces, the trust material istiod reads when it starts, the Flux HelmRepository.
     Prereqs,
-    /// Helm releases of the Istio charts (Flux; Argo CD Applications live in the entry).
-    ControlPlane,
-    /// Istio configuration and the credentials control planes read.
+    /// What this cluster publishes for other clusters' control planes: service-account
+    /// token Secrets and the PushSecrets that copy them to the secret store.
+    Credentials,
+    /// The kubeconfig an external control plane reads its config cluster with.
+    Kubeconfig,
+    /// The remote secrets this cluster's control plane reads its peers with.
+    RemoteSecrets,
+    /// Mesh-wide Istio configuration.
     Mesh,
     /// Application workloads and Services, and their traffic policy.
     Services,
 }
 
 impl Layer {
-    pub const ALL: [Layer; 4] = [
+    pub const ALL: [Layer; 6] = [
         Layer::Prereqs,
-        Layer::ControlPlane,
+        Layer::Credentials,
+        Layer::Kubeconfig,
+        Layer::RemoteSecrets,
         Layer::Mesh,
         Layer::Services,
     ];
 
+    /// The directory under `clusters/<cluster>/`, also the unit's name.
     pub fn dir(self) -> &'static str {
         match self {
-            Layer::Prereqs => "00-prereqs",
-            Layer::ControlPlane => "10-control-plane",
-            Layer::Mesh => "20-mesh",
-            Layer::Services => "30-services",
-        }
-    }
-
-    /// Short name used in GitOps object names (`<cluster>-prereqs`).
-    pub fn short(self) -> &'static str {
-        match self {
             Layer::Prereqs => "prereqs",
-            Layer::ControlPlane => "control-plane",
+            Layer::Credentials => "credentials",
+            Layer::Kubeconfig => "kubeconfig",
+            Layer::RemoteSecrets => "remote-secrets",
             Layer::Mesh => "mesh",
             Layer::Services => "services",
         }
     }
 }
 
+/// One GitOps unit of a cluster: a directory of objects or a Helm release.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum UnitId {
+    Layer(Layer),
+    /// A Helm release, by release name (`istiod`, `istio-eastwestgateway`, ...).
+    Release(String),
+}
+
+impl UnitId {
+    /// The unit's name: the layer's directory or the release name.
+    pub fn name(&self) -> &str {
+        match self {
+            UnitId::Layer(l) => l.dir(),
+            UnitId::Release(r) => r,
+        }
+    }
+}
+
 /// Where an object goes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Place {
     /// `clusters/<cluster>/<layer>/`, applied to the cluster.
     Layer(Layer),
+    /// `clusters/<cluster>/<release>/`: the Flux HelmRelease of a release unit.
+    Release(String),
     /// The GitOps entry for the cluster: `argocd/<cluster>/` (applied to the Argo CD
     /// cluster) or `flux/<cluster>/` (what the cluster's Flux reconciles first).
     Entry,
+}
+
+impl Place {
+    /// The unit that applies an object placed here (none for the entry).
+    pub fn unit(&self) -> Option<UnitId> {
+        match self {
+            Place::Layer(l) => Some(UnitId::Layer(*l)),
+            Place::Release(r) => Some(UnitId::Release(r.clone())),
+            Place::Entry => None,
+        }
+    }
 }
 
 /// Which topology node an object comes from: a file and a path of nodes that stays the
@@ -80,8 +113,6 @@ pub struct Origin {
 #[derive(Clone, Debug)]
 pub struct Object {
     pub place: Place,
-    /// Apply order inside its place (Argo CD sync wave); lower first.
-    pub wave: i32,
     /// Shared: an object every configuration cluster of a mesh holds is built once.
     pub value: Arc<Value>,
     pub origin: Origin,
@@ -114,17 +145,24 @@ impl Object {
 pub struct ClusterOutput {
     pub name: String,
     pub mesh: String,
+    /// Index of the mesh in the model, and of the cluster in the mesh.
+    pub at: (usize, usize),
     pub objects: Vec<Object>,
+    /// The Istio Helm releases of the cluster, each a unit of its own.
+    pub releases: Vec<HelmRelease>,
 }
 
 #[derive(Debug)]
 pub struct Rendered {
+    /// Sorted by name.
     pub clusters: Vec<ClusterOutput>,
+    /// Objects for the Argo CD hub's bootstrap (`argocd/bootstrap/`), applied once by hand.
+    pub hub: Vec<Object>,
 }
 
 pub fn render(model: &Model) -> Rendered {
     let mut clusters = Vec::new();
-    for mesh in &model.meshes {
+    for (mi, mesh) in model.meshes.iter().enumerate() {
         // Mesh-wide configuration is the same in every configuration cluster with the same
         // root namespace: render it once and share it.
         let mut shared: Vec<(&'static str, Vec<Object>)> = Vec::new();
@@ -145,32 +183,54 @@ pub fn render(model: &Model) -> Rendered {
             }
             trust::render(&mut cx);
             credentials::render(&mut cx);
-            gitops::render(&mut cx);
+            gitops::releases(&mut cx);
             clusters.push(ClusterOutput {
                 name: mesh.clusters[i].name.clone(),
                 mesh: mesh.name.clone(),
+                at: (mi, i),
                 objects: cx.objects,
+                releases: cx.releases,
             });
         }
     }
     clusters.sort_by(|a, b| a.name.cmp(&b.name));
-    Rendered { clusters }
+    Rendered {
+        clusters,
+        hub: Vec::new(),
+    }
+}
+
+/// Wires the units of every cluster into the GitOps tool, in the order `schedule`
+/// derived: Argo CD Applications (and the hub's bootstrap) or Flux Kustomizations.
+pub fn wire(model: &Model, rendered: &mut Rendered, schedule: &crate::rollout::Schedule) {
+    gitops::wire(model, rendered, schedule);
 }
 
 /// A Helm release of one of Istio's charts, for `gitops` to wrap in an Argo CD
-/// Application or a Flux HelmRelease.
+/// Application or a Flux HelmRelease. What it needs before it is installed is not listed
+/// here: `crate::rollout` derives it from the chart and the cluster's role.
 #[derive(Clone, Debug)]
 pub struct HelmRelease {
-    /// Release name, also the base of the GitOps object's name.
+    /// Release name, also the unit's name.
     pub release: String,
     pub chart: &'static str,
     pub namespace: &'static str,
     pub values: Value,
-    /// Releases that must be ready first (Flux `dependsOn`; Argo CD waves follow order).
-    pub depends_on: Vec<String>,
     /// istiod patches its webhooks' `caBundle` and `failurePolicy` at run time.
     pub patches_webhooks: bool,
     pub origin: Origin,
+}
+
+impl HelmRelease {
+    /// The Helm release name: the chart's usual name, also for the external istiod (whose
+    /// unit needs a distinct name but whose release lives in its own namespace).
+    pub fn release_name(&self) -> &str {
+        if self.release == "istiod-external" {
+            "istiod"
+        } else {
+            &self.release
+        }
+    }
 }
 
 /// Render context for one cluster.
@@ -215,17 +275,9 @@ impl<'a> Cx<'a> {
         }
     }
 
-    pub fn push(&mut self, place: Place, wave: i32, mut value: Value, origin: Origin) {
-        if let Place::Layer(_) = place
-            && self.model.gitops.tool == crate::ast::GitopsTool::Argocd
-        {
-            // Argo CD applies a layer's objects in waves; Flux orders by layer alone.
-            value["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] =
-                json!(wave.to_string());
-        }
+    pub fn push(&mut self, place: Place, value: Value, origin: Origin) {
         self.objects.push(Object {
             place,
-            wave,
             value: Arc::new(value),
             origin,
         });

@@ -77,7 +77,7 @@ fn workloads(cx: &mut Cx, s: &Service) {
             "name resolution without DNS proxying"
         };
         let origin = service_origin(cx, s, what);
-        cx.push(Place::Layer(Layer::Services), 1, svc, origin);
+        cx.push(Place::Layer(Layer::Services), svc, origin);
     }
     let here: Vec<_> = s
         .deploys
@@ -91,7 +91,7 @@ fn workloads(cx: &mut Cx, s: &Service) {
     meta["labels"]["app"] = json!(s.name);
     let sa = json!({ "apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta });
     let origin = service_origin(cx, s, "deploy");
-    cx.push(Place::Layer(Layer::Services), 0, sa, origin);
+    cx.push(Place::Layer(Layer::Services), sa, origin);
     for d in here {
         let name = match &d.version {
             Some(v) => format!("{}-{v}", s.name),
@@ -130,7 +130,7 @@ fn workloads(cx: &mut Cx, s: &Service) {
                 cx.mesh.name, s.name, cx.mesh.clusters[i].name
             ),
         };
-        cx.push(Place::Layer(Layer::Services), 2, dep, origin);
+        cx.push(Place::Layer(Layer::Services), dep, origin);
     }
 }
 
@@ -216,7 +216,7 @@ fn traffic_policy(cx: &mut Cx, s: &Service) {
             "spec": spec
         });
         let origin = service_origin(cx, s, "traffic policy");
-        cx.push(Place::Layer(Layer::Services), 3, dr, origin);
+        cx.push(Place::Layer(Layer::Services), dr, origin);
     }
     if let Some(route) = &s.route {
         let vs = json!({
@@ -226,7 +226,7 @@ fn traffic_policy(cx: &mut Cx, s: &Service) {
             "spec": { "hosts": [host], "http": http_routes(s, route) }
         });
         let origin = service_origin(cx, s, "route");
-        cx.push(Place::Layer(Layer::Services), 3, vs, origin);
+        cx.push(Place::Layer(Layer::Services), vs, origin);
     }
 }
 
@@ -318,7 +318,7 @@ fn externals(cx: &mut Cx) {
             span: e.span,
             path: format!("mesh {} > external {}", cx.mesh.name, e.name),
         };
-        cx.push(Place::Layer(Layer::Services), 3, se, origin);
+        cx.push(Place::Layer(Layer::Services), se, origin);
     }
 }
 
@@ -403,8 +403,8 @@ fn imports(cx: &mut Cx) {
                 exporter.name, s.name, cx.mesh.name
             ),
         };
-        cx.push(Place::Layer(Layer::Services), 3, se, origin.clone());
-        cx.push(Place::Layer(Layer::Services), 3, dr, origin);
+        cx.push(Place::Layer(Layer::Services), se, origin.clone());
+        cx.push(Place::Layer(Layer::Services), dr, origin);
     }
 }
 
@@ -427,19 +427,11 @@ fn ingress_gateways(cx: &mut Cx) {
             span: g.span,
             path: format!("mesh {} > ingress {}", cx.mesh.name, g.name),
         };
-        let depends_on = cx
-            .releases
-            .iter()
-            .find(|r| r.release == "istiod")
-            .map(|r| r.release.clone())
-            .into_iter()
-            .collect();
         cx.releases.push(HelmRelease {
             release: name.clone(),
             chart: "gateway",
             namespace: INGRESS_NS,
             values: json!({ "name": name }),
-            depends_on,
             patches_webhooks: false,
             origin,
         });
@@ -500,8 +492,8 @@ fn ingress_routing(cx: &mut Cx) {
             span: g.span,
             path: format!("mesh {} > ingress {}", cx.mesh.name, g.name),
         };
-        cx.push(Place::Layer(Layer::Services), 3, gw, origin.clone());
-        cx.push(Place::Layer(Layer::Services), 3, vs, origin);
+        cx.push(Place::Layer(Layer::Services), gw, origin.clone());
+        cx.push(Place::Layer(Layer::Services), vs, origin);
     }
 }
 
@@ -531,5 +523,5 @@ fn telemetry(cx: &mut Cx) {
         span: t.span,
         path: format!("mesh {} > telemetry", cx.mesh.name),
     };
-    cx.push(Place::Layer(Layer::Mesh), 0, tel, origin);
+    cx.push(Place::Layer(Layer::Mesh), tel, origin);
 }

@@ -73,5 +73,5 @@ pub fn render(cx: &mut Cx) {
             })
         }
     };
-    cx.push(Place::Layer(Layer::Prereqs), 1, value, origin);
+    cx.push(Place::Layer(Layer::Prereqs), value, origin);
 }

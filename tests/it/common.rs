@@ -104,3 +104,42 @@ pub fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
     v.sort();
     v
 }
+
+/// The `gitops` line of each engine, as the examples write them.
+pub const ARGOCD: &str =
+    "gitops argocd repo=\"https://github.com/acme/mesh-rendered.git\" revision=main path=rendered";
+pub const FLUX: &str = "gitops flux path=rendered";
+
+/// An example's topology text with its `gitops` line set to `engine` (`argocd` or `flux`).
+pub fn example_for_engine(example: &str, engine: &str) -> String {
+    let path = root().join(format!("examples/{example}/topology.kdl"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{example}: {e}"));
+    let line = if engine == "argocd" { ARGOCD } else { FLUX };
+    let mut found = false;
+    let out: Vec<String> = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("gitops ") {
+                found = true;
+                line.to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    assert!(found, "{example}: no gitops line");
+    out.join("\n") + "\n"
+}
+
+/// An example compiled for `engine`; panics with the diagnostics if it does not compile.
+pub fn output_for_engine(example: &str, engine: &str) -> meshc::emit::Output {
+    let name = format!("examples/{example}/topology.kdl");
+    let (sources, c) = compile_text(&name, &example_for_engine(example, engine));
+    match c.output {
+        Some(out) if !c.has_errors() => out,
+        _ => panic!(
+            "{example} ({engine}) does not compile:\n{}",
+            rendered_diagnostics(&sources, &c)
+        ),
+    }
+}

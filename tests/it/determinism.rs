@@ -44,10 +44,14 @@ fn the_number_of_threads_does_not_change_the_bytes() {
         let (ast, _) = meshc::lower::lower(&[(id, &doc)]);
         let (model, _) = meshc::check::check(&ast);
         let model = model.expect("checks");
-        let rendered = meshc::render::render(&model);
-        let one = meshc::emit::emit_with_threads(&model, &rendered, &sources, 1);
+        let mut rendered = meshc::render::render(&model);
+        let (schedule, _) = meshc::rollout::schedule(&model, &rendered);
+        let schedule = schedule.expect("orders");
+        meshc::render::wire(&model, &mut rendered, &schedule);
+        let one = meshc::emit::emit_with_threads(&model, &rendered, &schedule, &sources, 1);
         for threads in [2, 3, 7] {
-            let many = meshc::emit::emit_with_threads(&model, &rendered, &sources, threads);
+            let many =
+                meshc::emit::emit_with_threads(&model, &rendered, &schedule, &sources, threads);
             assert!(
                 one.files == many.files,
                 "{}: {threads} threads give other bytes than 1",

@@ -65,17 +65,26 @@ fn every_cluster_directory_lists_every_file_it_holds() {
                 "{}: {prefix}kustomization.yaml",
                 path.display()
             );
-            // Apply order: layer directories in order.
-            let layers: Vec<&str> = listed
+            // Apply order: each unit's files together, the prereqs first (the order of
+            // the rest is the rollout's; `rollout` tests it).
+            let mut units: Vec<&str> = listed
                 .iter()
                 .map(|p| p.split('/').next().unwrap_or(""))
                 .collect();
-            let mut ordered = layers.clone();
-            ordered.sort();
+            units.dedup();
+            let mut distinct = units.clone();
+            distinct.sort_unstable();
+            distinct.dedup();
             assert_eq!(
-                layers,
-                ordered,
-                "{}: layers out of order in {prefix}",
+                units.len(),
+                distinct.len(),
+                "{}: a unit's files are split in {prefix}kustomization.yaml: {units:?}",
+                path.display()
+            );
+            assert_eq!(
+                units.first(),
+                Some(&"prereqs"),
+                "{}: {prefix}",
                 path.display()
             );
         }

@@ -159,9 +159,7 @@ fn mistake_03_no_shared_root_of_trust() {
             .filter(|(e, _, _, w)| e == ex && w["global"]["meshID"] == *mesh)
             .count();
         let has_ca = docs.iter().any(|(e, p, _)| {
-            e == ex
-                && p.starts_with(&format!("clusters/{c}/00-prereqs/"))
-                && p.contains("-cacerts.")
+            e == ex && p.starts_with(&format!("clusters/{c}/prereqs/")) && p.contains("-cacerts.")
         });
         if clusters > 1 {
             assert!(
@@ -244,7 +242,7 @@ fn mistake_06_gateway_address_is_a_hostname() {
     );
     let out = c.output.expect("a warning still builds");
     let hr = out
-        .get("clusters/b/10-control-plane/helmrelease-istiod.istio-system.yaml")
+        .get("clusters/b/istiod/helmrelease-istiod.istio-system.yaml")
         .expect("remote istiod");
     assert!(
         hr.contents
@@ -275,7 +273,7 @@ fn mistake_07_remote_webhook_without_ca_bundle() {
         // A remote: its namespace names the cluster whose istiod patches its webhooks.
         let ns = docs.iter().find(|(e, p, d)| {
             e == ex
-                && p.starts_with(&format!("clusters/{c}/00-prereqs/namespace-"))
+                && p.starts_with(&format!("clusters/{c}/prereqs/namespace-"))
                 && d["metadata"]["annotations"]["topology.istio.io/controlPlaneClusters"]
                     .is_string()
         });
@@ -360,7 +358,7 @@ fn mistake_10_service_only_in_a_remote_cluster_does_not_resolve() {
     let (_, c) = compile_text("t.kdl", &t);
     let out = c.output.expect("builds");
     assert!(
-        out.get("clusters/a/30-services/service-x.s.yaml").is_some(),
+        out.get("clusters/a/services/service-x.s.yaml").is_some(),
         "the caller's cluster has the Service"
     );
 }

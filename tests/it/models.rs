@@ -12,7 +12,17 @@ pub struct Out {
 }
 
 impl Out {
+    /// The output of an example; `<example>-argocd` / `<example>-flux` renders it for that
+    /// engine instead of the one it names.
     pub fn of(example: &str) -> Out {
+        if let Some((name, engine)) = example.rsplit_once('-')
+            && (engine == "argocd" || engine == "flux")
+            && root().join(format!("examples/{name}")).is_dir()
+        {
+            return Out {
+                out: crate::common::output_for_engine(name, engine),
+            };
+        }
         Out {
             out: output_of(&root().join(format!("examples/{example}/topology.kdl"))),
         }
@@ -56,7 +66,7 @@ impl Out {
         }
         let ns = self
             .under(&format!(
-                "clusters/{cluster}/10-control-plane/helmrelease-{release}."
+                "clusters/{cluster}/{release}/helmrelease-{release}."
             ))
             .first()
             .map(|p| p.to_string())
@@ -69,13 +79,23 @@ impl Out {
             "argocd/{cluster}/application-{cluster}-{release}.argocd.yaml"
         )) || !self
             .under(&format!(
-                "clusters/{cluster}/10-control-plane/helmrelease-{release}."
+                "clusters/{cluster}/{release}/helmrelease-{release}."
             ))
             .is_empty()
     }
 
+    /// The file `name` of `cluster`, in whichever unit holds it (the unit is the rollout's
+    /// choice; the checklists are about content).
     fn mesh_file(&self, cluster: &str, name: &str) -> String {
-        format!("clusters/{cluster}/20-mesh/{name}")
+        let prefix = format!("clusters/{cluster}/");
+        self.paths()
+            .into_iter()
+            .find(|p| {
+                p.strip_prefix(&prefix)
+                    .and_then(|rest| rest.split_once('/'))
+                    .is_some_and(|(_, file)| file == name)
+            })
+            .map_or_else(|| format!("{prefix}?/{name}"), str::to_string)
     }
 }
 
@@ -100,7 +120,7 @@ fn common_primary(o: &Out, mesh: &str, c: &str, net: Option<&str>, trust_domain:
         "{c}: base chart (CRDs, reader service account)"
     );
     let cacerts: Vec<&str> = o
-        .under(&format!("clusters/{c}/00-prereqs/"))
+        .under(&format!("clusters/{c}/prereqs/"))
         .into_iter()
         .filter(|p| p.contains("-cacerts."))
         .collect();
@@ -248,7 +268,7 @@ fn peer_authentication_strict(o: &Out, c: &str, ns: &str) {
 }
 
 fn system_namespace(o: &Out, c: &str, ns: &str) -> Value {
-    o.doc(&format!("clusters/{c}/00-prereqs/namespace-{ns}.yaml"))["metadata"].clone()
+    o.doc(&format!("clusters/{c}/prereqs/namespace-{ns}.yaml"))["metadata"].clone()
 }
 
 fn remote_values(o: &Out, c: &str, net: &str, pilot: &str) {
@@ -351,7 +371,7 @@ fn checklist_9_3_primary_remote_same_network() {
         "one network: no east-west gateway on the remote"
     );
     assert!(
-        o.under("clusters/edge-1/20-mesh/")
+        o.under("clusters/edge-1/mesh/")
             .iter()
             .all(|p| !p.contains("peerauthentication")),
         "mesh config lives on the primary"
@@ -505,33 +525,39 @@ fn checklist_9_6_external_control_plane() {
 
 #[test]
 fn checklist_9_8_gitops_packaging() {
-    // Argo CD: waves in the order namespace → trust → base → istiod → gateway → mesh config.
-    let o = Out::of("primary-remote");
-    let wave = |app: &str| -> i64 {
+    // Argo CD: hub-wide waves in the order namespace and cacerts → base → istiod →
+    // gateway; Istio resources after the CRDs; a primary's remote secret after the remote
+    // published its token; the remote's gateway after the primary reads it.
+    let o = Out::of("primary-remote-multi-network-argocd");
+    let wave = |cluster: &str, app: &str| -> i64 {
         o.doc(&format!(
-            "argocd/main-1/application-main-1-{app}.argocd.yaml"
+            "argocd/{cluster}/application-{cluster}-{app}.argocd.yaml"
         ))["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"]
             .as_str()
             .and_then(|s| s.parse().ok())
             .unwrap_or(i64::MIN)
     };
-    let waves: Vec<i64> = [
-        "prereqs",
-        "istio-base",
-        "istiod",
-        "istio-eastwestgateway",
-        "mesh",
-    ]
-    .iter()
-    .map(|a| wave(a))
-    .collect();
-    assert!(waves.windows(2).all(|w| w[0] < w[1]), "waves {waves:?}");
-    let istiod = o.doc("argocd/main-1/application-main-1-istiod.argocd.yaml");
+    let chain = ["prereqs", "istio-base", "istiod", "istio-eastwestgateway"];
+    let waves: Vec<i64> = chain.iter().map(|a| wave("c1", a)).collect();
+    assert!(waves.windows(2).all(|w| w[0] < w[1]), "c1 waves {waves:?}");
+    assert!(wave("c1", "istio-base") < wave("c1", "mesh"));
+    assert!(wave("c2", "credentials") < wave("c1", "remote-secrets"));
+    assert!(wave("c1", "remote-secrets") < wave("c2", "istio-eastwestgateway"));
+    assert!(wave("c1", "istio-eastwestgateway") < wave("c2", "istio-eastwestgateway"));
+    assert!(wave("c1", "mesh") < wave("c2", "istio-eastwestgateway"));
+    assert!(
+        o.doc("clusters/c1/prereqs/certificate-cacerts.istio-system.yaml")["kind"] == "Certificate"
+    );
+    let istiod = o.doc("argocd/c1/application-c1-istiod.argocd.yaml");
     assert_eq!(
         istiod["spec"]["source"]["repoURL"], "https://blob.istio.io/istio-release/charts",
         "post-1.31 chart hosting"
     );
     assert_eq!(istiod["spec"]["source"]["targetRevision"], "1.30.3");
+    assert_eq!(
+        istiod["spec"]["syncPolicy"]["retry"]["limit"], -1,
+        "a converging rollout is never abandoned"
+    );
     let ignored = serde_json::to_string(&istiod["spec"]["ignoreDifferences"]).unwrap_or_default();
     assert!(
         ignored.contains("MutatingWebhookConfiguration")
@@ -541,51 +567,66 @@ fn checklist_9_8_gitops_packaging() {
         ignored.contains("ValidatingWebhookConfiguration")
             && ignored.contains(".webhooks[]?.failurePolicy")
     );
-    // Inside the mesh layer, remote secrets come after the Istio resources.
-    let mesh_wave = |p: &str| {
-        o.doc(p)["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"]
-            .as_str()
-            .unwrap_or("")
-            .to_string()
-    };
+    // The waves wait only with Application health assessed: the hub's bootstrap has it.
+    let cm = o.doc("argocd/bootstrap/configmap-argocd-cm.argocd.yaml");
+    assert_eq!(cm["metadata"]["namespace"], "argocd");
     assert!(
-        mesh_wave("clusters/main-1/20-mesh/gateway-istiod-gateway.istio-system.yaml")
-            < mesh_wave(
-                "clusters/main-1/20-mesh/externalsecret-istio-remote-secret-edge-1.istio-system.yaml"
-            )
+        cm["data"]["resource.customizations.health.argoproj.io_Application"]
+            .as_str()
+            .is_some_and(|l| l.contains("obj.status.health.status"))
+    );
+    assert!(
+        !o.doc_text("argocd/kustomization.yaml")
+            .contains("bootstrap"),
+        "the bootstrap is applied by hand, before the root Application"
     );
 
-    // Flux: layers chained with dependsOn; releases chained base → istiod → gateway.
+    // Flux: per cluster, each unit depends on the units of its cluster it needs.
     let o = Out::of("primary-remote-multi-network");
-    let depends = |p: &str| {
-        o.doc(p)["spec"]["dependsOn"][0]["name"]
-            .as_str()
-            .unwrap_or("")
-            .to_string()
+    let depends = |p: &str| -> Vec<String> {
+        o.doc(p)["spec"]["dependsOn"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|d| d["name"].as_str().map(str::to_string))
+            .collect()
     };
     assert_eq!(
-        depends("flux/c1/kustomization-istio-control-plane.flux-system.yaml"),
-        "istio-prereqs"
+        depends("flux/c1/kustomization-istio-base.flux-system.yaml"),
+        ["istio-prereqs"]
+    );
+    assert_eq!(
+        depends("flux/c1/kustomization-istiod.flux-system.yaml"),
+        ["istio-base"],
+        "istiod after base, and (through it) after the prereqs holding cacerts"
+    );
+    assert_eq!(
+        depends("flux/c1/kustomization-istio-eastwestgateway.flux-system.yaml"),
+        ["istiod"]
     );
     assert_eq!(
         depends("flux/c1/kustomization-istio-mesh.flux-system.yaml"),
-        "istio-control-plane"
+        ["istio-base"]
     );
+    // The remote publishes its token as soon as the base chart made the service account,
+    // before (and independently of) its gateway, which waits for injection.
     assert_eq!(
-        depends("clusters/c1/10-control-plane/helmrelease-istiod.istio-system.yaml"),
-        "istio-base"
+        depends("flux/c2/kustomization-istio-credentials.flux-system.yaml"),
+        ["istio-base"]
     );
+    let hr = o.doc("clusters/c1/istiod/helmrelease-istiod.istio-system.yaml");
     assert_eq!(
-        depends("clusters/c1/10-control-plane/helmrelease-istio-eastwestgateway.istio-system.yaml"),
-        "istiod"
+        hr["spec"]["install"]["remediation"]["retries"], -1,
+        "helm-controller stalls a release for good once its retries are exhausted"
     );
-    let repo = o.doc("clusters/c1/10-control-plane/helmrepository-istio.istio-system.yaml");
+    assert!(hr["spec"]["dependsOn"].is_null(), "ordering is the units'");
+    let repo = o.doc("clusters/c1/prereqs/helmrepository-istio.istio-system.yaml");
     assert_eq!(
         repo["spec"]["url"],
         "https://blob.istio.io/istio-release/charts"
     );
     assert_eq!(
         o.doc("flux/c1/kustomization-istio-mesh.flux-system.yaml")["spec"]["path"],
-        "./rendered/clusters/c1/20-mesh"
+        "./rendered/clusters/c1/mesh"
     );
 }

@@ -18,7 +18,7 @@ fn body(o: &Out, path: &str) -> String {
 #[test]
 fn full_example_aws_east_has_the_checkout_service_as_the_topology_describes() {
     let o = Out::of("full");
-    let dep = o.doc("clusters/aws-east/30-services/deployment-checkout-v1.shop.yaml");
+    let dep = o.doc("clusters/aws-east/services/deployment-checkout-v1.shop.yaml");
     assert_eq!(dep["spec"]["replicas"], 3);
     assert_eq!(
         dep["spec"]["template"]["metadata"]["labels"]["app"],
@@ -32,7 +32,7 @@ fn full_example_aws_east_has_the_checkout_service_as_the_topology_describes() {
         dep["spec"]["template"]["spec"]["containers"][0]["image"],
         "ghcr.io/acme/checkout:1.4.0"
     );
-    let svc = o.doc("clusters/aws-east/30-services/service-checkout.shop.yaml");
+    let svc = o.doc("clusters/aws-east/services/service-checkout.shop.yaml");
     let ports: Vec<(&str, i64)> = svc["spec"]["ports"]
         .as_array()
         .expect("ports")
@@ -50,7 +50,7 @@ fn full_example_aws_east_has_the_checkout_service_as_the_topology_describes() {
         "port names follow Istio's protocol prefixes"
     );
 
-    let dr = o.doc("clusters/aws-east/30-services/destinationrule-checkout.shop.yaml");
+    let dr = o.doc("clusters/aws-east/services/destinationrule-checkout.shop.yaml");
     assert_eq!(dr["spec"]["host"], "checkout.shop.svc.cluster.local");
     let subsets: Vec<&str> = dr["spec"]["subsets"]
         .as_array()
@@ -73,7 +73,7 @@ fn full_example_aws_east_has_the_checkout_service_as_the_topology_describes() {
     assert_eq!(tp["connectionPool"]["http"]["http1MaxPendingRequests"], 50);
     assert_eq!(tp["loadBalancer"]["simple"], "LEAST_REQUEST");
 
-    let vs = o.doc("clusters/aws-east/30-services/virtualservice-checkout.shop.yaml");
+    let vs = o.doc("clusters/aws-east/services/virtualservice-checkout.shop.yaml");
     let http = vs["spec"]["http"].as_array().expect("http routes");
     assert_eq!(http[0]["match"][0]["headers"]["x-canary"]["exact"], "true");
     assert_eq!(http[0]["route"][0]["destination"]["subset"], "v2");
@@ -102,18 +102,18 @@ fn full_example_aws_east_has_the_checkout_service_as_the_topology_describes() {
         "virtualservice-checkout.shop.yaml",
     ] {
         assert_eq!(
-            body(&o, &format!("clusters/aws-east/30-services/{f}")),
-            body(&o, &format!("clusters/gcp-west/30-services/{f}")),
+            body(&o, &format!("clusters/aws-east/services/{f}")),
+            body(&o, &format!("clusters/gcp-west/services/{f}")),
             "{f}"
         );
         assert!(
-            !o.has(&format!("clusters/gcp-west-b/30-services/{f}")),
+            !o.has(&format!("clusters/gcp-west-b/services/{f}")),
             "the remote reads its primary's configuration"
         );
     }
     // gcp-west runs v2 only.
-    assert!(o.has("clusters/gcp-west/30-services/deployment-checkout-v2.shop.yaml"));
-    assert!(!o.has("clusters/gcp-west/30-services/deployment-checkout-v1.shop.yaml"));
+    assert!(o.has("clusters/gcp-west/services/deployment-checkout-v2.shop.yaml"));
+    assert!(!o.has("clusters/gcp-west/services/deployment-checkout-v1.shop.yaml"));
 }
 
 #[test]
@@ -126,7 +126,7 @@ fn full_example_ingress_external_and_telemetry() {
         app["spec"]["source"]["helm"]["valuesObject"]["name"],
         "istio-ingress-public"
     );
-    let gw = o.doc("clusters/aws-east/30-services/gateway-public.istio-ingress.yaml");
+    let gw = o.doc("clusters/aws-east/services/gateway-public.istio-ingress.yaml");
     assert_eq!(
         gw["spec"]["selector"]["istio"], "ingress-public",
         "the gateway chart's `istio` label is the name without `istio-`"
@@ -141,7 +141,7 @@ fn full_example_ingress_external_and_telemetry() {
     assert_eq!(https["tls"]["mode"], "SIMPLE");
     assert_eq!(https["tls"]["credentialName"], "shop-cert");
     assert_eq!(https["hosts"][0], "shop.acme.io");
-    let vs = o.doc("clusters/aws-east/30-services/virtualservice-public.istio-ingress.yaml");
+    let vs = o.doc("clusters/aws-east/services/virtualservice-public.istio-ingress.yaml");
     assert_eq!(vs["spec"]["gateways"][0], "istio-ingress/public");
     assert_eq!(
         vs["spec"]["http"][0]["route"][0]["destination"]["host"],
@@ -152,13 +152,13 @@ fn full_example_ingress_external_and_telemetry() {
         8080
     );
     assert!(
-        !o.has("clusters/gcp-west/30-services/gateway-public.istio-ingress.yaml"),
+        !o.has("clusters/gcp-west/services/gateway-public.istio-ingress.yaml"),
         "only the istiod that configures the ingress cluster gets its Gateway"
     );
 
     for c in ["aws-east", "gcp-west"] {
         let se = o.doc(&format!(
-            "clusters/{c}/30-services/serviceentry-stripe.istio-system.yaml"
+            "clusters/{c}/services/serviceentry-stripe.istio-system.yaml"
         ));
         assert_eq!(se["spec"]["location"], "MESH_EXTERNAL");
         assert_eq!(se["spec"]["resolution"], "DNS");
@@ -166,7 +166,7 @@ fn full_example_ingress_external_and_telemetry() {
         assert_eq!(se["spec"]["ports"][0]["number"], 443);
         assert_eq!(se["spec"]["ports"][0]["protocol"], "TLS");
         let t = o.doc(&format!(
-            "clusters/{c}/20-mesh/telemetry-mesh-default.istio-system.yaml"
+            "clusters/{c}/mesh/telemetry-mesh-default.istio-system.yaml"
         ));
         assert_eq!(t["apiVersion"], "telemetry.istio.io/v1");
         assert_eq!(
@@ -227,23 +227,22 @@ mesh prod {{
         let (_, c) = compile_text("dns.kdl", &topology(dns));
         let out = c.output.expect("compiles");
         assert!(
-            out.get("clusters/a/30-services/service-api.shop.yaml")
+            out.get("clusters/a/services/service-api.shop.yaml")
                 .is_some()
         );
         assert_eq!(
-            out.get("clusters/b/30-services/service-api.shop.yaml")
+            out.get("clusters/b/services/service-api.shop.yaml")
                 .is_some(),
             in_b,
             "dns-proxy {dns}"
         );
         assert!(
-            out.get("clusters/b/30-services/deployment-api.shop.yaml")
+            out.get("clusters/b/services/deployment-api.shop.yaml")
                 .is_none(),
             "the workload runs only where deployed"
         );
         assert!(
-            out.get("clusters/b/00-prereqs/namespace-shop.yaml")
-                .is_some(),
+            out.get("clusters/b/prereqs/namespace-shop.yaml").is_some(),
             "the namespace exists where callers are"
         );
     }
@@ -265,7 +264,9 @@ fn cluster_local_services_are_set_in_every_primary() {
 #[test]
 fn federation_imports_through_the_exporters_gateway_with_mutual_trust() {
     let o = Out::of("federation");
-    let se = o.doc("clusters/shop-1/30-services/serviceentry-federated-payments-ledger-ledger.istio-system.yaml");
+    let se = o.doc(
+        "clusters/shop-1/services/serviceentry-federated-payments-ledger-ledger.istio-system.yaml",
+    );
     assert_eq!(se["spec"]["hosts"][0], "ledger.ledger.svc.cluster.local");
     assert_eq!(se["spec"]["location"], "MESH_INTERNAL");
     let ep = &se["spec"]["endpoints"][0];
@@ -276,7 +277,7 @@ fn federation_imports_through_the_exporters_gateway_with_mutual_trust() {
     assert_eq!(ep["ports"]["grpc"], 15443, "AUTO_PASSTHROUGH port");
     assert_eq!(ep["network"], "payments.pay-net");
     assert_eq!(ep["locality"], "eu-central-1/eu-central-1a");
-    let dr = o.doc("clusters/shop-1/30-services/destinationrule-federated-payments-ledger-ledger.istio-system.yaml");
+    let dr = o.doc("clusters/shop-1/services/destinationrule-federated-payments-ledger-ledger.istio-system.yaml");
     assert_eq!(dr["spec"]["trafficPolicy"]["tls"]["mode"], "ISTIO_MUTUAL");
     assert_eq!(
         dr["spec"]["trafficPolicy"]["tls"]["subjectAltNames"][0],
@@ -320,7 +321,7 @@ fn federation_imports_through_the_exporters_gateway_with_mutual_trust() {
         o.values("pay-1", "istio-eastwestgateway")["networkGateway"],
         "pay-net"
     );
-    assert!(o.has("clusters/pay-1/20-mesh/gateway-cross-network-gateway.istio-system.yaml"));
+    assert!(o.has("clusters/pay-1/mesh/gateway-cross-network-gateway.istio-system.yaml"));
     // No remote secrets between meshes.
     for p in o.paths() {
         assert!(
