@@ -5,7 +5,7 @@
 //! clusters/<cluster>/kustomization.yaml          every file of the cluster, in apply order
 //! clusters/<cluster>/<unit>/<kind>-<name>.<namespace>.yaml
 //! argocd/kustomization.yaml, argocd/<cluster>/…   (gitops argocd: Applications, hub side)
-//! argocd/bootstrap/…                              (gitops argocd: applied once by hand)
+//! bootstrap/kustomization.yaml, …                 (gitops argocd: applied to the hub once, by hand)
 //! flux/<cluster>/kustomization.yaml, …            (gitops flux: the cluster's entry point)
 //! ```
 //!
@@ -254,10 +254,22 @@ pub fn emit_with_threads(
         hub_resources.extend(h);
     }
     let mut cache = YamlCache::default();
+    let mut bootstrap = Vec::new();
     for o in &rendered.hub {
+        let name = file_name(o);
         files.push(OutFile {
-            path: format!("argocd/bootstrap/{}", file_name(o)),
+            path: format!("bootstrap/{name}"),
             contents: cache.file(sources, o),
+        });
+        bootstrap.push(name);
+    }
+    if !bootstrap.is_empty() {
+        files.push(OutFile {
+            path: "bootstrap/kustomization.yaml".to_string(),
+            contents: kustomization(
+                "Apply once to the Argo CD cluster, server-side, before the root Application.",
+                &bootstrap,
+            ),
         });
     }
     if model.gitops.tool == GitopsTool::Argocd && !hub_resources.is_empty() {

@@ -755,7 +755,7 @@ pub static TEMPLATE: NodeSpec = NodeSpec {
         opt(
             "layer",
             Enum(TEMPLATE_LAYERS),
-            "Layer the objects go to: `services` (default) or `mesh`.",
+            "Layer (unit) the objects go to: `services` (default) or `mesh`; the rollout orders it by what its objects need (`E0901` if that is a cycle).",
         ),
     ],
     children: &[],

@@ -4,7 +4,7 @@
 //!
 //! Argo CD (hub): `argocd/<cluster>/` holds one Application per unit, all with
 //! `destination.name: <cluster>`, in hub-wide sync waves (the unit's level in the rollout
-//! graph). `argocd/bootstrap/` holds what the hub needs once before the first sync: the
+//! graph). `bootstrap/` holds what the hub needs once before the first sync: the
 //! Application health check that makes the waves wait (Argo CD assesses no Application
 //! health by default: argo-cd `gitops-engine/pkg/health/health.go`, `docs/operator-manual/
 //! health.md`).

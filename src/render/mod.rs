@@ -156,7 +156,7 @@ pub struct ClusterOutput {
 pub struct Rendered {
     /// Sorted by name.
     pub clusters: Vec<ClusterOutput>,
-    /// Objects for the Argo CD hub's bootstrap (`argocd/bootstrap/`), applied once by hand.
+    /// Objects for the Argo CD hub's bootstrap (`bootstrap/`), applied once by hand.
     pub hub: Vec<Object>,
 }
 

@@ -197,15 +197,17 @@ impl Graph {
         consumer: &Party,
         n: Need,
     ) {
-        let parts: Vec<(Fact, &'static Rule, Option<(Fact, &'static Rule)>)> =
+        // The facts to look up, each with the part of a derived need it stands for.
+        let parts: Vec<(Fact, Option<(Fact, &'static Rule)>)> =
             match rules::derived(model, &self.clusters, &n.fact) {
                 Some(parts) => parts
                     .into_iter()
-                    .map(|p| (p.fact.clone(), n.rule, Some((p.fact, p.rule))))
+                    .map(|p| (p.fact.clone(), Some((p.fact, p.rule))))
                     .collect(),
-                None => vec![(n.fact.clone(), n.rule, None)],
+                None => vec![(n.fact.clone(), None)],
             };
-        for (fact, rule, part) in parts {
+        let rule = n.rule;
+        for (fact, part) in parts {
             let Some((from, provider)) = providers.get(&fact) else {
                 continue;
             };

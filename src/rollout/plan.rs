@@ -333,7 +333,7 @@ fn prerequisites(model: &Model, s: &Schedule) -> Vec<Prerequisite> {
     match s.engine {
         GitopsTool::Argocd => {
             out.push(Prerequisite {
-                what: "Argo CD assesses Application health: apply argocd/bootstrap/configmap-argocd-cm.argocd.yaml (server-side) before the root Application, or set the same key in your Argo CD install".to_string(),
+                what: "Argo CD assesses Application health: `kubectl apply --server-side -k bootstrap/` on the hub before the root Application, or set the same key in your Argo CD install".to_string(),
                 clusters: Vec::new(),
             });
             out.push(Prerequisite {

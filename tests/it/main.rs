@@ -9,5 +9,6 @@ mod examples;
 mod gitops;
 mod mistakes;
 mod models;
+mod rollout;
 mod services;
 mod yaml_safety;

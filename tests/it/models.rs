@@ -568,7 +568,7 @@ fn checklist_9_8_gitops_packaging() {
             && ignored.contains(".webhooks[]?.failurePolicy")
     );
     // The waves wait only with Application health assessed: the hub's bootstrap has it.
-    let cm = o.doc("argocd/bootstrap/configmap-argocd-cm.argocd.yaml");
+    let cm = o.doc("bootstrap/configmap-argocd-cm.argocd.yaml");
     assert_eq!(cm["metadata"]["namespace"], "argocd");
     assert!(
         cm["data"]["resource.customizations.health.argoproj.io_Application"]
