@@ -59,12 +59,29 @@ pub struct Graph {
     pub self_loops: Vec<Edge>,
 }
 
-fn party(kind: &str, ns: Option<&str>, name: &str, span: Span) -> Party {
-    let what = match ns {
-        Some(ns) => format!("{kind} {ns}/{name}"),
-        None => format!("{kind} {name}"),
-    };
-    Party { what, span }
+/// An object or a release while the graph is built; named only when an edge needs it.
+#[derive(Clone, Copy)]
+enum Who<'a> {
+    Object(&'a crate::render::Object),
+    Release(&'a crate::render::HelmRelease),
+}
+
+impl Who<'_> {
+    fn party(self) -> Party {
+        match self {
+            Who::Object(o) => Party {
+                what: match o.namespace() {
+                    Some(ns) => format!("{} {ns}/{}", o.kind(), o.name()),
+                    None => format!("{} {}", o.kind(), o.name()),
+                },
+                span: o.origin.span,
+            },
+            Who::Release(r) => Party {
+                what: format!("Helm release {}", r.release),
+                span: r.origin.span,
+            },
+        }
+    }
 }
 
 impl Graph {
@@ -80,7 +97,9 @@ impl Graph {
         // Units, in a stable order: each cluster's layers, then its releases.
         let mut units: Vec<Unit> = Vec::new();
         let mut unit_of: HashMap<(usize, UnitId), usize> = HashMap::new();
+        let mut layer_units: Vec<[Option<usize>; Layer::ALL.len()]> = Vec::new();
         for (c, out) in rendered.clusters.iter().enumerate() {
+            layer_units.push([None; Layer::ALL.len()]);
             for layer in Layer::ALL {
                 let objects: Vec<_> = out
                     .objects
@@ -91,6 +110,7 @@ impl Graph {
                     continue;
                 };
                 let id = UnitId::Layer(layer);
+                layer_units[c][layer as usize] = Some(units.len());
                 unit_of.insert((c, id.clone()), units.len());
                 units.push(Unit {
                     cluster: c,
@@ -114,29 +134,33 @@ impl Graph {
             }
         }
 
+        // The unit applying an object placed at `place` in cluster `c`.
+        let unit_at = |c: usize, place: &crate::render::Place| match place {
+            crate::render::Place::Layer(l) => layer_units[c][*l as usize],
+            crate::render::Place::Release(r) => {
+                unit_of.get(&(c, UnitId::Release(r.clone()))).copied()
+            }
+            crate::render::Place::Entry => None,
+        };
+
         // Who provides what: the first provider in unit order.
-        let mut providers: HashMap<Fact, (usize, Party)> = HashMap::new();
+        let mut providers: HashMap<Fact, (usize, Who)> = HashMap::new();
         for (c, out) in rendered.clusters.iter().enumerate() {
             for o in &out.objects {
-                let Some(u) = o.place.unit().and_then(|id| unit_of.get(&(c, id))) else {
+                let Some(u) = unit_at(c, &o.place) else {
                     continue;
                 };
-                let p = party(o.kind(), o.namespace(), o.name(), o.origin.span);
                 for f in rules::object_provides(c, o) {
-                    providers.entry(f).or_insert_with(|| (*u, p.clone()));
+                    providers.entry(f).or_insert((u, Who::Object(o)));
                 }
             }
             let (mi, i) = out.at;
             for r in &out.releases {
-                let Some(u) = unit_of.get(&(c, UnitId::Release(r.release.clone()))) else {
+                let Some(&u) = unit_of.get(&(c, UnitId::Release(r.release.clone()))) else {
                     continue;
                 };
-                let p = Party {
-                    what: format!("Helm release {}", r.release),
-                    span: r.origin.span,
-                };
                 for f in rules::release_provides(c, r, &model.meshes[mi], i) {
-                    providers.entry(f).or_insert_with(|| (*u, p.clone()));
+                    providers.entry(f).or_insert((u, Who::Release(r)));
                 }
             }
         }
@@ -160,25 +184,20 @@ impl Graph {
                 .collect();
             let is_injected = |ns: &str| injected.contains(ns);
             for o in &out.objects {
-                let Some(&u) = o.place.unit().and_then(|id| unit_of.get(&(c, id))) else {
+                let Some(u) = unit_at(c, &o.place) else {
                     continue;
                 };
-                let consumer = party(o.kind(), o.namespace(), o.name(), o.origin.span);
                 for n in rules::object_needs(c, o, &is_injected) {
-                    g.join(model, &providers, &mut seen, u, &consumer, n);
+                    g.join(model, &providers, &mut seen, u, Who::Object(o), n);
                 }
             }
             for r in &out.releases {
                 let Some(&u) = unit_of.get(&(c, UnitId::Release(r.release.clone()))) else {
                     continue;
                 };
-                let consumer = Party {
-                    what: format!("Helm release {}", r.release),
-                    span: r.origin.span,
-                };
                 let provided = |f: &Fact| providers.contains_key(f);
                 for n in rules::release_needs(c, r, flux, &provided) {
-                    g.join(model, &providers, &mut seen, u, &consumer, n);
+                    g.join(model, &providers, &mut seen, u, Who::Release(r), n);
                 }
             }
         }
@@ -191,10 +210,10 @@ impl Graph {
     fn join(
         &mut self,
         model: &Model,
-        providers: &HashMap<Fact, (usize, Party)>,
+        providers: &HashMap<Fact, (usize, Who)>,
         seen: &mut HashSet<(usize, usize, &'static str)>,
         u: usize,
-        consumer: &Party,
+        consumer: Who,
         n: Need,
     ) {
         // The facts to look up, each with the part of a derived need it stands for.
@@ -208,30 +227,29 @@ impl Graph {
             };
         let rule = n.rule;
         for (fact, part) in parts {
-            let Some((from, provider)) = providers.get(&fact) else {
+            let Some(&(from, provider)) = providers.get(&fact) else {
                 continue;
             };
-            let why = Why {
-                consumer: consumer.clone(),
-                need: n.fact.clone(),
-                how: n.how,
-                rule,
-                part,
-                provider: provider.clone(),
-            };
-            let edge = Edge {
-                from: *from,
-                to: u,
-                why,
-            };
-            if *from == u {
-                if !n.how.same_unit_ok() {
-                    self.self_loops.push(edge);
-                }
+            let key = part.as_ref().map_or(rule.id, |(_, r)| r.id);
+            let self_loop = from == u;
+            if self_loop && n.how.same_unit_ok() || !self_loop && !seen.insert((from, u, key)) {
                 continue;
             }
-            let key = edge.why.part.as_ref().map_or(rule.id, |(_, r)| r.id);
-            if seen.insert((*from, u, key)) {
+            let edge = Edge {
+                from,
+                to: u,
+                why: Why {
+                    consumer: consumer.party(),
+                    need: n.fact.clone(),
+                    how: n.how,
+                    rule,
+                    part,
+                    provider: provider.party(),
+                },
+            };
+            if self_loop {
+                self.self_loops.push(edge);
+            } else {
                 self.edges.push(edge);
             }
         }

@@ -352,21 +352,37 @@ fn prerequisites(model: &Model, s: &Schedule) -> Vec<Prerequisite> {
             clusters: names(&|_| true),
         }),
     }
+    // meshc applies its ExternalSecrets, PushSecrets and Certificates in the Istio
+    // namespace of each cluster: a namespaced store or issuer must exist there.
+    let within = |namespaced: bool| {
+        if !namespaced {
+            return String::new();
+        }
+        let mut ns: Vec<&str> = g
+            .clusters
+            .at
+            .iter()
+            .map(|&(mi, i)| model.meshes[mi].istiod_namespace(i))
+            .collect();
+        ns.sort_unstable();
+        ns.dedup();
+        format!(" in namespace {}", ns.join(" and "))
+    };
     if let Some(store) = &model.secrets {
         let uses = |c: usize| {
+            let (mi, _) = g.clusters.at[c];
             has_layer(c, Layer::Credentials)
                 || has_layer(c, Layer::RemoteSecrets)
                 || has_layer(c, Layer::Kubeconfig)
-                || (0..1).any(|_| {
-                    let (mi, _) = g.clusters.at[c];
-                    matches!(model.meshes[mi].ca, Some((Ca::ExternalSecret { .. }, _)))
-                })
+                || matches!(model.meshes[mi].ca, Some((Ca::ExternalSecret { .. }, _)))
         };
+        let namespaced = store.kind_str() == "SecretStore";
         out.push(Prerequisite {
             what: format!(
-                "External Secrets Operator 0.16 or newer (API external-secrets.io/v1) with {} `{}`",
+                "External Secrets Operator 0.16 or newer (API external-secrets.io/v1) with {} `{}`{}",
                 store.kind_str(),
-                store.store
+                store.store,
+                within(namespaced)
             ),
             clusters: names(&uses),
         });
@@ -389,11 +405,12 @@ fn prerequisites(model: &Model, s: &Schedule) -> Vec<Prerequisite> {
         match &mesh.ca {
             Some((Ca::CertManager { issuer, kind }, _)) => out.push(Prerequisite {
                 what: format!(
-                    "cert-manager with {} `{issuer}`, every one chained to mesh {}'s one root",
+                    "cert-manager with {} `{issuer}`{}, every one chained to mesh {}'s one root",
                     match kind {
                         IssuerKind::ClusterIssuer => "ClusterIssuer",
                         IssuerKind::Issuer => "Issuer",
                     },
+                    within(*kind == IssuerKind::Issuer),
                     mesh.name
                 ),
                 clusters: names(&runs_istiod),

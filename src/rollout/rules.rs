@@ -124,7 +124,7 @@ pub enum Fact {
     Injection(usize),
     /// A Helm release's resources are ready.
     Release(usize, String),
-    /// An object exists: kind, namespace, name.
+    /// An Istio Gateway exists: kind, namespace, name.
     Object(usize, String, String, String),
     /// The Flux HelmRepository of the cluster is ready.
     Repository(usize),
@@ -210,13 +210,15 @@ fn asks_for_sidecar(v: &Value) -> bool {
 pub fn object_provides(c: usize, o: &Object) -> Vec<Fact> {
     let v = &*o.value;
     let ns = o.namespace().unwrap_or("").to_string();
-    let mut out = vec![Fact::Object(
-        c,
-        o.kind().to_string(),
-        ns.clone(),
-        o.name().to_string(),
-    )];
+    let mut out = Vec::new();
     match o.kind() {
+        // Istio Gateways are what other clusters reach a control plane through.
+        "Gateway" if is_istio_resource(str_at(v, &["apiVersion"])) => out.push(Fact::Object(
+            c,
+            o.kind().to_string(),
+            ns,
+            o.name().to_string(),
+        )),
         "Namespace" => out.push(Fact::Namespace(c, o.name().to_string())),
         "ServiceAccount" => out.push(Fact::Account(c, ns, o.name().to_string())),
         "Secret" => out.push(Fact::Secret(c, ns, o.name().to_string())),
