@@ -56,7 +56,7 @@ impl Output {
     }
 }
 
-/// Apply order of kinds inside one wave: namespaces and cluster-wide things first, then
+/// Listing order of kinds inside one unit: namespaces and cluster-wide things first, then
 /// credentials, then workloads and configuration.
 fn kind_rank(kind: &str) -> u8 {
     match kind {
@@ -122,7 +122,7 @@ impl YamlCache {
     }
 }
 
-/// The files of one cluster: its layers, its root kustomization and its GitOps entry.
+/// The files of one cluster: its units, its root kustomization and its GitOps entry.
 /// Returns the files and the entry's resources (for the Argo CD hub kustomization).
 fn emit_cluster(
     model: &Model,

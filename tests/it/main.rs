@@ -10,5 +10,6 @@ mod gitops;
 mod mistakes;
 mod models;
 mod rollout;
+mod rollout_sim;
 mod services;
 mod yaml_safety;
