@@ -144,7 +144,7 @@ fn emit_cluster(
             .iter()
             .filter(|o| o.place.unit().as_ref() == Some(unit))
             .collect();
-        objs.sort_by_key(|o| order_key(o));
+        objs.sort_by_cached_key(|o| order_key(o));
         for o in objs {
             let rel = format!("{}/{}", unit.name(), file_name(o));
             files.push(OutFile {

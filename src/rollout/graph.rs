@@ -100,12 +100,15 @@ impl Graph {
         let mut layer_units: Vec<[Option<usize>; Layer::ALL.len()]> = Vec::new();
         for (c, out) in rendered.clusters.iter().enumerate() {
             layer_units.push([None; Layer::ALL.len()]);
+            // The cluster's objects by layer, in one pass.
+            let mut by_layer: [Vec<&crate::render::Object>; Layer::ALL.len()] = Default::default();
+            for o in &out.objects {
+                if let crate::render::Place::Layer(l) = o.place {
+                    by_layer[l as usize].push(o);
+                }
+            }
             for layer in Layer::ALL {
-                let objects: Vec<_> = out
-                    .objects
-                    .iter()
-                    .filter(|o| o.place == crate::render::Place::Layer(layer))
-                    .collect();
+                let objects = &by_layer[layer as usize];
                 let Some(first) = objects.first() else {
                     continue;
                 };
