@@ -245,11 +245,13 @@ fn cycle_diagnostic(g: &Graph, cycle: &[Edge]) -> Diagnostic {
             e.why.part.as_ref().map_or(e.why.rule.says, |(_, r)| r.says)
         );
         if k == primary {
+            let provided = e.why.part.as_ref().map_or(&e.why.need, |(p, _)| p);
             d = d.primary(
                 e.why.provider.span,
                 format!(
-                    "{} provides it from unit {}",
+                    "{} provides {} in unit {}",
                     e.why.provider.what,
+                    describe(provided),
                     g.unit_name(e.from)
                 ),
             );
