@@ -251,7 +251,7 @@ fn cycle_diagnostic(g: &Graph, cycle: &[Edge]) -> Diagnostic {
                 format!(
                     "{} provides {} in unit {}",
                     e.why.provider.what,
-                    describe(provided),
+                    rules::describe_at(provided, &g.clusters, Some(g.units[e.from].cluster)),
                     g.unit_name(e.from)
                 ),
             );
