@@ -16,6 +16,10 @@ use crate::model::{EXTERNAL_ISTIOD_NS, INGRESS_NS, ISTIO_SYSTEM, Role};
 pub const EASTWEST_GATEWAY: &str = "istio-eastwestgateway";
 pub const EASTWEST_SELECTOR: &str = "eastwestgateway";
 pub const INGRESS_GATEWAY: &str = "istio-ingressgateway";
+/// The Istio Gateway through which remotes reach a primary's istiod (15012, 15017).
+pub const ISTIOD_GATEWAY: &str = "istiod-gateway";
+/// The Istio Gateway through which remotes reach an external istiod.
+pub const EXTERNAL_ISTIOD_GATEWAY: &str = "external-istiod-gw";
 
 pub fn render(cx: &mut Cx) {
     namespaces(cx);
@@ -461,7 +465,7 @@ fn expose_external_istiod(cx: &mut Cx, addr: &str, is_ip: bool) {
     let (gw_spec, vs_spec) = if is_ip {
         passthrough(
             "ingressgateway",
-            "external-istiod-gw",
+            EXTERNAL_ISTIOD_GATEWAY,
             &host,
             ["tls-xds", "tls-webhook"],
         )
@@ -482,10 +486,10 @@ fn expose_external_istiod(cx: &mut Cx, addr: &str, is_ip: bool) {
         };
         (
             json!({ "selector": { "istio": "ingressgateway" }, "servers": [server("https-xds", 15012), server("https-webhook", 15017)] }),
-            json!({ "hosts": [addr], "gateways": ["external-istiod-gw"], "http": [route(15012, 15012), route(15017, 443)] }),
+            json!({ "hosts": [addr], "gateways": [EXTERNAL_ISTIOD_GATEWAY], "http": [route(15012, 15012), route(15017, 443)] }),
         )
     };
-    let gw = json!({ "apiVersion": "networking.istio.io/v1", "kind": "Gateway", "metadata": metadata("external-istiod-gw", Some(EXTERNAL_ISTIOD_NS)), "spec": gw_spec });
+    let gw = json!({ "apiVersion": "networking.istio.io/v1", "kind": "Gateway", "metadata": metadata(EXTERNAL_ISTIOD_GATEWAY, Some(EXTERNAL_ISTIOD_NS)), "spec": gw_spec });
     let vs = json!({ "apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "metadata": metadata("external-istiod-vs", Some(EXTERNAL_ISTIOD_NS)), "spec": vs_spec });
     cx.push(Place::Layer(Layer::Mesh), gw, origin.clone());
     cx.push(Place::Layer(Layer::Mesh), vs, origin.clone());
@@ -558,14 +562,14 @@ fn mesh_config(cx: &mut Cx) {
 fn expose_istiod(cx: &mut Cx) {
     let (gw_spec, vs_spec) = passthrough(
         EASTWEST_SELECTOR,
-        "istiod-gateway",
+        ISTIOD_GATEWAY,
         "istiod.istio-system.svc.cluster.local",
         ["tls-istiod", "tls-istiodwebhook"],
     );
     let gw = json!({
         "apiVersion": "networking.istio.io/v1",
         "kind": "Gateway",
-        "metadata": metadata("istiod-gateway", Some(ISTIO_SYSTEM)),
+        "metadata": metadata(ISTIOD_GATEWAY, Some(ISTIO_SYSTEM)),
         "spec": gw_spec
     });
     let vs = json!({

@@ -39,6 +39,14 @@ fn store_key(store: &SecretStore, cluster: &str, account: Account) -> String {
     store.key(&format!("clusters/{cluster}/{}", account.store_suffix()))
 }
 
+/// The remote secret a control plane reads cluster `peer` with.
+pub fn remote_secret_name(peer: &str) -> String {
+    format!("istio-remote-secret-{peer}")
+}
+
+/// The Secret an external istiod reads its config cluster with (the chart's `KUBECONFIG`).
+pub const KUBECONFIG_SECRET: &str = "istio-kubeconfig";
+
 pub fn render(cx: &mut Cx) {
     let Some(store) = &cx.model.secrets else {
         return;
@@ -47,7 +55,7 @@ pub fn render(cx: &mut Cx) {
     let ns = cx.mesh.istiod_namespace(i);
     for j in cx.mesh.peers_read_by(i) {
         let peer = &cx.mesh.clusters[j];
-        let name = format!("istio-remote-secret-{}", peer.name);
+        let name = remote_secret_name(&peer.name);
         let v = remote_secret(
             store,
             &name,
@@ -68,7 +76,7 @@ pub fn render(cx: &mut Cx) {
         let peer = &cx.mesh.clusters[k];
         let v = remote_secret(
             store,
-            "istio-kubeconfig",
+            KUBECONFIG_SECRET,
             ns,
             &peer.name,
             peer.api_server.as_deref().unwrap_or(""),

@@ -101,11 +101,10 @@ fn flux_home(cx: &Cx) -> &'static str {
 
 pub fn wire(model: &Model, rendered: &mut Rendered, schedule: &Schedule) {
     for (c, out) in rendered.clusters.iter_mut().enumerate() {
-        let mesh = &model.meshes[out.at.0];
         let mut entries = Vec::new();
         for &u in &schedule.clusters[c] {
             let (value, origin) = match model.gitops.tool {
-                GitopsTool::Argocd => argocd_application(model, out, &mesh.name, schedule, u),
+                GitopsTool::Argocd => argocd_application(model, out, schedule, u),
                 GitopsTool::Flux => flux_kustomization(model, &out.name, schedule, u),
             };
             entries.push(Object {
@@ -175,7 +174,6 @@ fn release_of<'a>(out: &'a super::ClusterOutput, id: &UnitId) -> Option<&'a Helm
 fn argocd_application(
     model: &Model,
     out: &super::ClusterOutput,
-    mesh: &str,
     schedule: &Schedule,
     u: usize,
 ) -> (Value, Origin) {
@@ -185,7 +183,7 @@ fn argocd_application(
     let name = format!("{}-{}", out.name, unit.id.name());
     let mut meta = metadata(&name, Some(&g.namespace));
     meta["labels"]["meshc.dev/cluster"] = json!(out.name);
-    meta["labels"]["meshc.dev/mesh"] = json!(mesh);
+    meta["labels"]["meshc.dev/mesh"] = json!(out.mesh);
     meta["annotations"] = json!({ "argocd.argoproj.io/sync-wave": wave.to_string() });
     let (source, namespace, release) = match release_of(out, &unit.id) {
         Some(r) => {

@@ -4,7 +4,10 @@
 //! naming the topology node it comes from. No I/O, no file names: that is `emit`.
 
 mod control_plane;
-pub use control_plane::{EASTWEST_GATEWAY, INGRESS_GATEWAY};
+pub use control_plane::{
+    EASTWEST_GATEWAY, EXTERNAL_ISTIOD_GATEWAY, INGRESS_GATEWAY, ISTIOD_GATEWAY,
+};
+pub use credentials::{KUBECONFIG_SECRET, remote_secret_name};
 mod credentials;
 mod gitops;
 mod services;

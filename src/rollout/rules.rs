@@ -9,7 +9,7 @@
 use serde_json::Value;
 
 use crate::model::{Mesh, Role};
-use crate::render::{HelmRelease, Object};
+use crate::render::{HelmRelease, KUBECONFIG_SECRET, Object, remote_secret_name};
 
 /// A rule of the rollout, with the source that decides it.
 #[derive(Debug, PartialEq, Eq)]
@@ -386,7 +386,7 @@ pub fn release_needs(
         "istiod" => {
             out.push(need(Fact::Crds(c), How::Apply, &BASE_FIRST));
             if !is_remote_profile(r) {
-                for (secret, rule) in [("cacerts", &CACERTS), ("istio-kubeconfig", &KUBECONFIG)] {
+                for (secret, rule) in [("cacerts", &CACERTS), (KUBECONFIG_SECRET, &KUBECONFIG)] {
                     let f = Fact::Secret(c, r.namespace.to_string(), secret.to_string());
                     if provided(&f) {
                         out.push(need(f, How::Start, rule));
@@ -417,20 +417,20 @@ pub fn derived(model: &crate::model::Model, clusters: &Clusters, fact: &Fact) ->
     // The control plane reads the remote through a remote secret, or, for the config
     // cluster of an external control plane, through `istio-kubeconfig`.
     let reads = if mesh.config_cluster_of(control) == Some(i) {
-        "istio-kubeconfig".to_string()
+        KUBECONFIG_SECRET.to_string()
     } else {
-        format!("istio-remote-secret-{peer}")
+        remote_secret_name(peer)
     };
     let (gateway, route_ns, route) = match mesh.clusters[control].role {
         Role::External => (
             crate::render::INGRESS_GATEWAY.to_string(),
             crate::model::EXTERNAL_ISTIOD_NS,
-            "external-istiod-gw",
+            crate::render::EXTERNAL_ISTIOD_GATEWAY,
         ),
         _ => (
             crate::render::EASTWEST_GATEWAY.to_string(),
             crate::model::ISTIO_SYSTEM,
-            "istiod-gateway",
+            crate::render::ISTIOD_GATEWAY,
         ),
     };
     Some(vec![
