@@ -110,25 +110,33 @@ pub const ARGOCD: &str =
     "gitops argocd repo=\"https://github.com/acme/mesh-rendered.git\" revision=main path=rendered";
 pub const FLUX: &str = "gitops flux path=rendered";
 
+/// The `gitops` line of an engine (`argocd` or `flux`).
+pub fn gitops_line(engine: &str) -> &'static str {
+    if engine == "argocd" { ARGOCD } else { FLUX }
+}
+
+/// Topology `text` (named `name` in messages) with its one `gitops` line set to `engine`.
+pub fn with_engine(name: &str, text: &str, engine: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let at: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].trim_start().starts_with("gitops "))
+        .collect();
+    assert_eq!(
+        at.len(),
+        1,
+        "{name}: expected exactly one gitops line, found {}",
+        at.len()
+    );
+    let mut out: Vec<&str> = lines;
+    out[at[0]] = gitops_line(engine);
+    out.join("\n") + "\n"
+}
+
 /// An example's topology text with its `gitops` line set to `engine` (`argocd` or `flux`).
 pub fn example_for_engine(example: &str, engine: &str) -> String {
     let path = root().join(format!("examples/{example}/topology.kdl"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{example}: {e}"));
-    let line = if engine == "argocd" { ARGOCD } else { FLUX };
-    let mut found = false;
-    let out: Vec<String> = text
-        .lines()
-        .map(|l| {
-            if l.starts_with("gitops ") {
-                found = true;
-                line.to_string()
-            } else {
-                l.to_string()
-            }
-        })
-        .collect();
-    assert!(found, "{example}: no gitops line");
-    out.join("\n") + "\n"
+    with_engine(example, &text, engine)
 }
 
 /// An example compiled for `engine`; panics with the diagnostics if it does not compile.

@@ -22,12 +22,7 @@ impl Engine {
 
     /// The topology's `gitops` line for this engine.
     pub fn gitops_line(self) -> &'static str {
-        match self {
-            Engine::Argo => {
-                r#"gitops argocd repo="https://github.com/acme/mesh-rendered.git" revision=main path=rendered"#
-            }
-            Engine::Flux => "gitops flux path=rendered",
-        }
+        crate::common::gitops_line(self.name())
     }
 }
 

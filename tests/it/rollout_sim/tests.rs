@@ -9,30 +9,7 @@ use crate::common;
 
 /// The topology text with its one `gitops` line replaced for `engine`.
 fn with_engine(name: &str, text: &str, engine: Engine) -> String {
-    let gitops: Vec<usize> = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| l.trim_start().starts_with("gitops "))
-        .map(|(i, _)| i)
-        .collect();
-    assert_eq!(
-        gitops.len(),
-        1,
-        "{name}: expected exactly one gitops line, found {}",
-        gitops.len()
-    );
-    text.lines()
-        .enumerate()
-        .map(|(i, l)| {
-            if i == gitops[0] {
-                engine.gitops_line()
-            } else {
-                l
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-        + "\n"
+    common::with_engine(name, text, engine.name())
 }
 
 fn compile(name: &str, text: &str) -> Files {
