@@ -2,7 +2,9 @@
 //! naming scheme (see docs/output.md):
 //!
 //! ```text
-//! clusters/<cluster>/kustomization.yaml          every file of the cluster, in apply order
+//! clusters/<cluster>/kustomization.yaml          every unit directory of the cluster, in apply order
+//! clusters/<cluster>/<unit>/kustomization.yaml   the unit's files: what its Application or
+//!                                                Kustomization applies (both run kustomize)
 //! clusters/<cluster>/<unit>/<kind>-<name>.<namespace>.yaml
 //! argocd/kustomization.yaml, argocd/<cluster>/…   (gitops argocd: Applications, hub side)
 //! bootstrap/kustomization.yaml, …                 (gitops argocd: applied to the hub once, by hand)
@@ -51,6 +53,7 @@ impl Output {
                 f.path
                     .strip_prefix("clusters/")?
                     .strip_suffix("/kustomization.yaml")
+                    .filter(|c| !c.contains('/'))
             })
             .collect()
     }
@@ -137,28 +140,51 @@ fn emit_cluster(
         GitopsTool::Flux => "flux",
     };
     let mut resources = Vec::new();
-    // Units in apply order; an Argo CD release unit has no directory.
+    // Units in apply order; an Argo CD release unit has no directory. Each directory has
+    // its own kustomization, so Argo CD (which runs `kustomize build` on a directory that
+    // has one, else reads it as plain manifests) and Flux (which generates one where there
+    // is none) both build exactly the files listed here.
     for unit in units {
         let mut objs: Vec<&Object> = cluster
             .objects
             .iter()
             .filter(|o| o.place.unit().as_ref() == Some(unit))
             .collect();
+        if objs.is_empty() {
+            continue;
+        }
         objs.sort_by_cached_key(|o| order_key(o));
+        let mut unit_files = Vec::new();
         for o in objs {
-            let rel = format!("{}/{}", unit.name(), file_name(o));
+            let name = file_name(o);
             files.push(OutFile {
-                path: format!("clusters/{}/{rel}", cluster.name),
+                path: format!("clusters/{}/{}/{name}", cluster.name, unit.name()),
                 contents: cache.file(sources, o),
             });
-            resources.push(rel);
+            unit_files.push(name);
         }
+        files.push(OutFile {
+            path: format!(
+                "clusters/{}/{}/kustomization.yaml",
+                cluster.name,
+                unit.name()
+            ),
+            contents: kustomization(
+                &format!(
+                    "Unit {} of cluster {}, in apply order.",
+                    unit.name(),
+                    cluster.name
+                ),
+                &unit_files,
+            ),
+        });
+        resources.push(unit.name().to_string());
     }
     files.push(OutFile {
         path: format!("clusters/{}/kustomization.yaml", cluster.name),
         contents: kustomization(
             &format!(
-                "Every object of cluster {} (mesh {}), in apply order.",
+                "Every unit of cluster {} (mesh {}), in apply order.",
                 cluster.name, cluster.mesh
             ),
             &resources,

@@ -33,8 +33,20 @@ fn every_example_has_a_snapshot_of_its_whole_output() {
     }
 }
 
+/// The `resources` of a kustomization file.
+fn listed(out: &meshc::emit::Output, path: &str) -> Vec<String> {
+    let text = out
+        .get(path)
+        .map(|f| f.contents.clone())
+        .unwrap_or_default();
+    text.lines()
+        .filter_map(|l| l.strip_prefix("- "))
+        .map(str::to_string)
+        .collect()
+}
+
 #[test]
-fn every_cluster_directory_lists_every_file_it_holds() {
+fn every_cluster_directory_lists_every_unit_and_every_unit_every_file() {
     for path in examples() {
         let out = output_of(&path);
         let clusters = out.clusters();
@@ -45,48 +57,68 @@ fn every_cluster_directory_lists_every_file_it_holds() {
         );
         for c in clusters {
             let prefix = format!("clusters/{c}/");
-            let kust = out
-                .get(&format!("{prefix}kustomization.yaml"))
-                .map(|f| f.contents.clone())
-                .unwrap_or_default();
-            let listed: Vec<&str> = kust.lines().filter_map(|l| l.strip_prefix("- ")).collect();
+            let units = listed(&out, &format!("{prefix}kustomization.yaml"));
+            // Every file of the cluster is in a unit directory, and each unit directory
+            // is listed once; the prereqs come first (the order of the rest is the
+            // rollout's; `rollout` tests it).
             let mut held: Vec<&str> = out
                 .files
                 .iter()
                 .filter_map(|f| f.path.strip_prefix(&prefix))
                 .filter(|p| *p != "kustomization.yaml")
                 .collect();
-            let mut sorted_listed = listed.clone();
-            sorted_listed.sort();
-            held.sort();
+            let mut dirs: Vec<&str> = held
+                .iter()
+                .filter_map(|p| p.split_once('/').map(|(d, _)| d))
+                .collect();
+            dirs.dedup();
+            let mut sorted_units = units.clone();
+            sorted_units.sort();
+            sorted_units.dedup();
+            let mut sorted_dirs: Vec<String> = dirs.iter().map(|d| d.to_string()).collect();
+            sorted_dirs.sort();
+            sorted_dirs.dedup();
             assert_eq!(
-                sorted_listed,
-                held,
+                units.len(),
+                sorted_units.len(),
+                "{}: a unit listed twice: {units:?}",
+                path.display()
+            );
+            assert_eq!(
+                sorted_units,
+                sorted_dirs,
                 "{}: {prefix}kustomization.yaml",
                 path.display()
             );
-            // Apply order: each unit's files together, the prereqs first (the order of
-            // the rest is the rollout's; `rollout` tests it).
-            let mut units: Vec<&str> = listed
-                .iter()
-                .map(|p| p.split('/').next().unwrap_or(""))
-                .collect();
-            units.dedup();
-            let mut distinct = units.clone();
-            distinct.sort_unstable();
-            distinct.dedup();
             assert_eq!(
-                units.len(),
-                distinct.len(),
-                "{}: a unit's files are split in {prefix}kustomization.yaml: {units:?}",
-                path.display()
-            );
-            assert_eq!(
-                units.first(),
-                Some(&"prereqs"),
+                units.first().map(String::as_str),
+                Some("prereqs"),
                 "{}: {prefix}",
                 path.display()
             );
+            assert!(
+                held.iter().all(|p| p.contains('/')),
+                "{}: a file outside every unit: {held:?}",
+                path.display()
+            );
+            for unit in &units {
+                let unit_prefix = format!("{unit}/");
+                let mut files: Vec<&str> = held
+                    .iter()
+                    .filter_map(|p| p.strip_prefix(&unit_prefix))
+                    .filter(|p| *p != "kustomization.yaml")
+                    .collect();
+                files.sort_unstable();
+                let mut in_kust = listed(&out, &format!("{prefix}{unit}/kustomization.yaml"));
+                in_kust.sort();
+                assert_eq!(
+                    in_kust,
+                    files,
+                    "{}: {prefix}{unit}/kustomization.yaml",
+                    path.display()
+                );
+            }
+            held.clear();
         }
     }
 }
