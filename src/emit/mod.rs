@@ -2,7 +2,7 @@
 //! naming scheme (see docs/output.md):
 //!
 //! ```text
-//! clusters/<cluster>/kustomization.yaml          every unit directory of the cluster, in apply order
+//! clusters/<cluster>/kustomization.yaml          every unit directory of the cluster, in rollout order
 //! clusters/<cluster>/<unit>/kustomization.yaml   the unit's files: what its Application or
 //!                                                Kustomization applies (both run kustomize)
 //! clusters/<cluster>/<unit>/<kind>-<name>.<namespace>.yaml
@@ -140,7 +140,7 @@ fn emit_cluster(
         GitopsTool::Flux => "flux",
     };
     let mut resources = Vec::new();
-    // Units in apply order; an Argo CD release unit has no directory. Each directory has
+    // Units in rollout order; an Argo CD release unit has no directory. Each directory has
     // its own kustomization, so Argo CD (which runs `kustomize build` on a directory that
     // has one, else reads it as plain manifests) and Flux (which generates one where there
     // is none) both build exactly the files listed here.
@@ -170,11 +170,7 @@ fn emit_cluster(
                 unit.name()
             ),
             contents: kustomization(
-                &format!(
-                    "Unit {} of cluster {}, in apply order.",
-                    unit.name(),
-                    cluster.name
-                ),
+                &format!("Unit {} of cluster {}.", unit.name(), cluster.name),
                 &unit_files,
             ),
         });
@@ -184,7 +180,7 @@ fn emit_cluster(
         path: format!("clusters/{}/kustomization.yaml", cluster.name),
         contents: kustomization(
             &format!(
-                "Every unit of cluster {} (mesh {}), in apply order.",
+                "Every unit of cluster {} (mesh {}), in rollout order.",
                 cluster.name, cluster.mesh
             ),
             &resources,

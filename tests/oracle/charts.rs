@@ -206,10 +206,17 @@ fn cluster(e: &mut Errors, case: &Case, mi: usize, i: usize, rels: &Releases) {
                     )
                 });
             }
-            for h in all(rels)
+            let validation: Vec<&Value> = all(rels)
                 .filter(|o| o["kind"] == "ValidatingWebhookConfiguration")
                 .flat_map(|o| o["webhooks"].as_array().into_iter().flatten())
-            {
+                .collect();
+            // A cluster that holds configuration validates it (configCluster).
+            if !external || config {
+                e.expect(name, !validation.is_empty(), || {
+                    "a remote holding configuration renders no validation webhook".into()
+                });
+            }
+            for h in validation {
                 let cc = &h["clientConfig"];
                 let ok = if ip {
                     cc["service"]["name"] == "istiod" && cc["service"]["path"] == "/validate"

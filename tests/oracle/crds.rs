@@ -1,74 +1,74 @@
 //! Every custom resource meshc writes, and every one the charts render for it, validates
 //! against the CustomResourceDefinition of the version meshc targets, as kube-apiserver
 //! validates a create with `fieldValidation=Strict` (tests/oracle/go/crdcheck): unknown
-//! fields rejected, schema, CEL rules. Istio's CRDs come from the base chart of each
-//! case's Istio release; the others from the Go modules pins.sh names.
+//! fields rejected, schema, CEL rules. crdcheck reads the written files itself, as kubectl
+//! does (YAML 1.1). Istio's CRDs come from the base chart of each case's Istio release; the
+//! others from the Go modules pins.sh names.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::process::Command;
-
-use serde_json::Value;
 
 use crate::fleet::{Fleet, par_map};
 use crate::tools::{self, bin};
 
-/// Is `apiVersion` served by a CRD (not built into the API server, not a kustomize file)?
-pub fn is_custom(api_version: &str) -> bool {
-    let Some((group, _)) = api_version.rsplit_once('/') else {
-        return false;
-    };
-    group.contains('.')
-        && group != "kustomize.config.k8s.io"
-        && (!group.ends_with(".k8s.io")
-            || group == "gateway.networking.k8s.io"
-            || group.ends_with(".x-k8s.io"))
-}
-
 /// Failures over the fleet, and how many custom resources were checked.
 pub fn check(fleet: &Fleet) -> (usize, Vec<String>) {
-    // Per Istio release: the files with every custom resource of its cases.
-    let mut by_version: BTreeMap<String, Vec<std::path::PathBuf>> = BTreeMap::new();
-    let mut count = 0;
+    // Per Istio release: the files of its cases, meshc's and the charts' renders.
+    let mut by_version: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
     for case in &fleet.cases {
-        let version = case.model.istio.version.to_string();
-        let mut text = String::new();
-        let mut add = |o: &Value, from: &str| {
-            if o["apiVersion"].as_str().is_some_and(is_custom) {
-                count += 1;
-                text.push_str(&format!("---\n# {from}\n{}\n", o));
-            }
-        };
-        for (path, docs) in &case.files {
-            for d in docs {
-                add(d, path);
-            }
-        }
+        let files = by_version
+            .entry(case.model.istio.version.to_string())
+            .or_default();
+        files.extend(
+            case.files
+                .keys()
+                .filter(|p| p.ends_with(".yaml"))
+                .map(|p| case.dir.join(p)),
+        );
         for r in &case.releases {
-            for o in fleet.objects(case, r) {
-                add(
-                    &o,
-                    &format!("release {} of cluster {}", r.release, r.cluster),
-                );
-            }
+            let text = fleet
+                .render(r, &r.values)
+                .unwrap_or_else(|e| panic!("{}: {e}", r.label(case)));
+            let file = case
+                .dir
+                .with_extension("rendered")
+                .join(format!("{}-{}-{}.yaml", r.cluster, r.namespace, r.release));
+            tools::write(&file, &text);
+            files.push(file);
         }
-        let file = case.dir.with_extension("crs.yaml");
-        tools::write(&file, &text);
-        by_version.entry(version).or_default().push(file);
     }
-    let jobs: Vec<(String, Vec<std::path::PathBuf>)> = by_version.into_iter().collect();
+    let jobs: Vec<(String, Vec<PathBuf>)> = by_version.into_iter().collect();
     let results = par_map(&jobs, |(version, files)| {
         let mut crds = tools::crd_files();
         crds.push(tools::chart_dir(version, "base").join("files/crd-all.gen.yaml"));
-        let mut cmd = Command::new(bin("crdcheck"));
-        cmd.args(&crds).arg("--").args(files);
-        match tools::run(&mut cmd) {
-            Ok(_) => Vec::new(),
-            Err(e) => e
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-                .map(|l| format!("Istio {version}: {l}"))
-                .collect(),
+        let out = Command::new(bin("crdcheck"))
+            .args(&crds)
+            .arg("--")
+            .args(files)
+            .output()
+            .expect("run crdcheck");
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        // "crdcheck: N custom resources checked against M CRD versions, K problems"
+        let checked = stderr.lines().find_map(|l| {
+            l.strip_prefix("crdcheck: ")?
+                .split_once(" custom resources checked")?
+                .0
+                .parse::<usize>()
+                .ok()
+        });
+        let mut failures: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| format!("Istio {version}: {l}"))
+            .collect();
+        if (!out.status.success() && failures.is_empty()) || checked.is_none() {
+            failures.push(format!(
+                "Istio {version}: crdcheck exited {}: {stderr}",
+                out.status
+            ));
         }
+        (checked.unwrap_or(0), failures)
     });
-    (count, results.into_iter().flatten().collect())
+    let count = results.iter().map(|(n, _)| n).sum();
+    (count, results.into_iter().flat_map(|(_, f)| f).collect())
 }

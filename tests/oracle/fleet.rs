@@ -1,17 +1,18 @@
 //! The fleet the oracles judge: every example and fixture, compiled for Argo CD and for
-//! Flux and written to disk as `meshc build` writes it; the Helm releases read back from
-//! the written files (Argo CD `valuesObject`, Flux `values`), and each rendered once by
-//! the real `helm template` with the real chart of its version.
+//! Flux and written to disk as `meshc build` writes it, then read back as kubectl reads it;
+//! the Helm releases taken from what was read (Argo CD `valuesObject`, Flux `values`), and
+//! each rendered once by the real `helm template` with the real chart of its version.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 
 use meshc::model::Model;
-use meshc::source::Sources;
 use serde_json::Value;
 
+use crate::common::{self, root};
 use crate::tools::{self, documents};
 
 /// What Argo CD passes as `--kube-version` is the destination's; the charts' minimum is
@@ -59,10 +60,6 @@ pub fn fleet() -> &'static Fleet {
     FLEET.get_or_init(build)
 }
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 /// The topologies: examples, then fixtures.
 fn topologies() -> Vec<(String, PathBuf)> {
     let mut v = Vec::new();
@@ -92,24 +89,6 @@ fn topologies() -> Vec<(String, PathBuf)> {
     v
 }
 
-/// The topology text with its one `gitops` line set to `engine`; `None` if it has not
-/// exactly one such line.
-fn for_engine(text: &str, engine: &str) -> Option<String> {
-    let lines: Vec<&str> = text.lines().collect();
-    let at: Vec<usize> = (0..lines.len())
-        .filter(|&i| lines[i].trim_start().starts_with("gitops "))
-        .collect();
-    let [at] = at[..] else { return None };
-    let line = if engine == "argocd" {
-        "gitops argocd repo=\"https://github.com/acme/mesh-rendered.git\" revision=main path=rendered"
-    } else {
-        "gitops flux path=rendered"
-    };
-    let mut out = lines;
-    out[at] = line;
-    Some(out.join("\n") + "\n")
-}
-
 fn build() -> Fleet {
     let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("oracle");
     let _ = std::fs::remove_dir_all(&base);
@@ -117,9 +96,7 @@ fn build() -> Fleet {
     for (name, path) in topologies() {
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
         for engine in ["argocd", "flux"] {
-            let Some(text) = for_engine(&text, engine) else {
-                panic!("{name}: expected exactly one gitops line");
-            };
+            let text = common::with_engine(&name, &text, engine);
             let label = format!("{name} ({engine})");
             let dir = base.join(format!("{}-{engine}", name.replace('/', "-")));
             cases.push(compile(&label, &path, &text, &dir));
@@ -137,28 +114,29 @@ fn compile(label: &str, path: &Path, text: &str, dir: &Path) -> Case {
         .unwrap_or(path)
         .to_string_lossy()
         .replace('\\', "/");
-    let mut sources = Sources::new();
-    sources.add(&rel, text);
-    let loader = |from: &str, file: &str| {
-        let p = Path::new(from).parent().unwrap_or(Path::new("")).join(file);
-        let name = p.to_string_lossy().replace('\\', "/");
-        std::fs::read_to_string(root().join(&p))
-            .map(|t| (name.clone(), t))
-            .map_err(|e| format!("{name}: {e}"))
-    };
-    let c = meshc::compile_with(&mut sources, &loader);
+    let (_, c) = common::compile_text(&rel, text);
     let (Some(output), Some((model, _))) = (c.output, c.rollout) else {
         panic!("{label} does not compile: {:?}", c.diagnostics);
     };
     let mut files = BTreeMap::new();
+    let mut yaml = Vec::new();
     for f in &output.files {
-        tools::write(&dir.join(&f.path), &f.contents);
-        let docs = if f.path.ends_with(".yaml") {
-            documents(&f.contents)
-        } else {
-            Vec::new()
-        };
-        files.insert(f.path.clone(), docs);
+        let path = dir.join(&f.path);
+        tools::write(&path, &f.contents);
+        files.insert(f.path.clone(), Vec::new());
+        if f.path.ends_with(".yaml") {
+            yaml.push(path);
+        }
+    }
+    // Read back as the consumers read it, so a value a YAML 1.1 reader takes for
+    // something else shows up in every check below.
+    for (path, docs) in tools::read_as_kubectl(&yaml) {
+        let rel = path
+            .strip_prefix(dir)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .replace('\\', "/");
+        files.insert(rel, docs);
     }
     let releases = releases(&files);
     Case {
@@ -220,23 +198,39 @@ impl Fleet {
         if let Some(done) = self.renders.lock().expect("renders").get(&key) {
             return done.clone();
         }
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("oracle-values");
-        let file = dir.join(format!("{:016x}.json", fnv(&key)));
-        tools::write(&file, &values.to_string());
-        let result = tools::run(
-            Command::new(tools::bin("helm"))
-                .arg("template")
-                .arg(&r.release)
-                .arg(tools::chart_dir(&r.version, &r.chart))
-                .args([
-                    "--namespace",
-                    &r.namespace,
-                    "--kube-version",
-                    KUBE_VERSION,
-                    "--values",
-                ])
-                .arg(&file),
-        );
+        // Values on stdin: no file that two threads rendering the same input could share.
+        let mut child = Command::new(tools::bin("helm"))
+            .arg("template")
+            .arg(&r.release)
+            .arg(tools::chart_dir(&r.version, &r.chart))
+            .args([
+                "--namespace",
+                &r.namespace,
+                "--kube-version",
+                KUBE_VERSION,
+                "--values",
+                "-",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run helm");
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin
+                .write_all(values.to_string().as_bytes())
+                .expect("helm stdin");
+        }
+        let out = child.wait_with_output().expect("helm");
+        let result = if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(format!(
+                "helm template exited {}: {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        };
         self.renders
             .lock()
             .expect("renders")
@@ -251,13 +245,6 @@ impl Fleet {
             Err(e) => panic!("{}: helm template failed: {e}", r.label(case)),
         }
     }
-}
-
-/// FNV-1a: names a values file by its render key.
-fn fnv(s: &str) -> u64 {
-    s.bytes().fold(0xcbf29ce484222325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
-    })
 }
 
 /// Runs `f` over `items` on every core; results in order.

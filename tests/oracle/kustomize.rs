@@ -15,16 +15,19 @@ use crate::fleet::{Case, par_map};
 use crate::tools::{self, bin};
 
 /// The output-relative directories the case's GitOps units and entry points name.
+/// A path a unit names that is not inside the output (it lacks the `gitops path=` prefix)
+/// is kept as written, with a `!` in front, so the build of it fails loudly.
 pub fn unit_dirs(case: &Case) -> BTreeSet<String> {
     let prefix = case.model.gitops.path.clone();
     let strip = |p: &str| -> String {
-        let p = p.trim_start_matches("./");
-        let p = if prefix.is_empty() {
-            p
-        } else {
-            p.strip_prefix(&prefix).unwrap_or(p).trim_start_matches('/')
-        };
-        p.trim_end_matches('/').to_string()
+        let p = p.trim_start_matches("./").trim_end_matches('/');
+        if prefix.is_empty() {
+            return p.to_string();
+        }
+        match p.strip_prefix(&format!("{prefix}/")) {
+            Some(rest) => rest.to_string(),
+            None => format!("!{p}"),
+        }
     };
     let mut dirs = BTreeSet::new();
     for docs in case.files.values() {
@@ -101,6 +104,12 @@ pub fn check(cases: &[Case]) -> (usize, Vec<String>) {
         .collect();
     let results = par_map(&jobs, |(case, dir)| {
         let label = format!("{}: {dir}", case.name);
+        if let Some(p) = dir.strip_prefix('!') {
+            return vec![format!(
+                "{}: a GitOps unit points at {p:?}, outside the output path {:?}",
+                case.name, case.model.gitops.path
+            )];
+        }
         let path = case.dir.join(dir);
         if !path.join("kustomization.yaml").is_file() {
             return vec![format!(
@@ -111,7 +120,14 @@ pub fn check(cases: &[Case]) -> (usize, Vec<String>) {
             Ok(text) => text,
             Err(e) => return vec![format!("{label}: {e}")],
         };
-        let mut got: Vec<String> = tools::documents(&built).iter().map(canonical).collect();
+        // Read as kubectl reads it, like the written files it is compared with.
+        let file = case
+            .dir
+            .with_extension("kustomize")
+            .join(format!("{}.yaml", dir.replace('/', "_")));
+        tools::write(&file, &built);
+        let read = tools::read_as_kubectl(std::slice::from_ref(&file));
+        let mut got: Vec<String> = read.values().flatten().map(canonical).collect();
         got.sort();
         let want = written(case, dir);
         if got == want {

@@ -8,7 +8,12 @@
 //! plain `cargo test` they are ignored.
 
 mod analyze;
+// The integration tests' helpers (compiling with templates, the gitops-line rewriter); not
+// every one is used here.
 mod charts;
+#[allow(dead_code)]
+#[path = "../it/common.rs"]
+mod common;
 mod crds;
 mod fleet;
 mod kustomize;

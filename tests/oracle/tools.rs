@@ -1,6 +1,7 @@
 //! The installed tools (`tests/oracle/run` points the environment at them), running them,
 //! and reading what they print.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -18,7 +19,8 @@ pub fn bin(name: &str) -> PathBuf {
     env_dir("MESHC_ORACLE_BIN").join(name)
 }
 
-/// The stamped Istio charts of `release` (`<charts>/<release>/<chart dir>`).
+/// The stamped Istio charts of `release` (`<charts>/<release>/<chart dir>`). Only the
+/// releases `tests/oracle/run` pinned count: the cache may hold an older pin's charts.
 pub fn chart_dir(release: &str, chart: &str) -> PathBuf {
     let sub = match chart {
         "base" => "base",
@@ -28,25 +30,47 @@ pub fn chart_dir(release: &str, chart: &str) -> PathBuf {
         "ztunnel" => "ztunnel",
         other => panic!("meshc names chart {other:?}, which the oracle does not know"),
     };
-    let dir = env_dir("MESHC_ORACLE_CHARTS").join(release).join(sub);
+    let pinned = std::env::var("MESHC_ORACLE_RELEASES").unwrap_or_default();
     assert!(
-        dir.is_dir(),
-        "no charts for Istio {release} at {}: add the release to tests/oracle/pins.sh",
-        dir.display()
+        pinned.split_whitespace().any(|r| r == release),
+        "no charts for Istio {release} (pinned: {pinned}): add the release to tests/oracle/pins.sh"
     );
-    dir
+    env_dir("MESHC_ORACLE_CHARTS").join(release).join(sub)
 }
 
-/// Every CRD file the run installed.
+/// Every CRD file of the pinned CRD directories (`MESHC_ORACLE_CRDS`, `:`-separated).
 pub fn crd_files() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = walkdir::WalkDir::new(env_dir("MESHC_ORACLE_CRDS"))
-        .into_iter()
-        .filter_map(Result::ok)
+    let dirs = std::env::var("MESHC_ORACLE_CRDS").unwrap_or_else(|_| {
+        panic!("MESHC_ORACLE_CRDS is not set: run the oracle step with tests/oracle/run")
+    });
+    let mut v: Vec<PathBuf> = dirs
+        .split(':')
+        .filter(|d| !d.is_empty())
+        .flat_map(|d| walkdir::WalkDir::new(d).into_iter().filter_map(Result::ok))
         .filter(|e| e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "yaml"))
         .map(|e| e.into_path())
         .collect();
     v.sort();
+    assert!(!v.is_empty(), "no CRD files in {dirs}");
     v
+}
+
+/// The documents of each file as kubectl reads them (`crdcheck json`: sigs.k8s.io/yaml,
+/// whose YAML 1.1 reading makes an unquoted `on` a boolean), by the path given.
+pub fn read_as_kubectl(files: &[PathBuf]) -> BTreeMap<PathBuf, Vec<Value>> {
+    let mut out = BTreeMap::new();
+    for chunk in files.chunks(500) {
+        let text = run(Command::new(bin("crdcheck")).arg("json").args(chunk))
+            .unwrap_or_else(|e| panic!("reading the output as kubectl does: {e}"));
+        for line in text.lines() {
+            let v: Value =
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("crdcheck json: {e}: {line}"));
+            let file = PathBuf::from(v["file"].as_str().unwrap_or_default());
+            let docs = v["docs"].as_array().cloned().unwrap_or_default();
+            out.insert(file, docs.into_iter().filter(|d| !d.is_null()).collect());
+        }
+    }
+    out
 }
 
 /// Runs a command; `Ok(stdout)` on exit 0, else `Err` with its stderr and stdout.

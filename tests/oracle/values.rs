@@ -266,7 +266,9 @@ impl Seen {
             return false;
         }
         // Only the injector's values changed: read if an injection template names the
-        // value or a parent of it below the top level (`.Values.global.proxy`).
+        // value, or uses a parent of it below the top level whole (`.Values.global.proxy`
+        // not followed by `.`: `.Values.global.multiCluster.clusterName` does not read a
+        // misspelled `global.multiCluster.clustrName`).
         let keys: Vec<&str> = path
             .iter()
             .filter_map(|s| match s {
@@ -278,7 +280,7 @@ impl Seen {
             let name = format!(".Values.{}", keys[..n].join("."));
             self.templates.match_indices(&name).any(|(at, _)| {
                 !self.templates[at + name.len()..]
-                    .starts_with(|c: char| c.is_alphanumeric() || c == '_')
+                    .starts_with(|c: char| c.is_alphanumeric() || c == '_' || c == '.')
             })
         })
     }
@@ -366,11 +368,14 @@ pub fn failures(fleet: &Fleet) -> (usize, Vec<String>) {
             }
         }
     }
-    for (chart, path, how, _, _) in NOT_READ {
-        if !unread
-            .iter()
-            .any(|u| u.chart == *chart && u.path == *path && u.variant == *how)
-        {
+    for (chart, path, how, scope, _) in NOT_READ {
+        let used = unread.iter().any(|u| {
+            u.chart == *chart
+                && u.path == *path
+                && u.variant == *how
+                && u.releases.values().any(|v| in_scope(v, scope))
+        });
+        if !used {
             failures.push(format!("NOT_READ lists chart {chart} value {path} {how:?}, which every release reads now (or none sets): remove it"));
         }
     }

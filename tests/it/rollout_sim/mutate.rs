@@ -23,8 +23,8 @@ fn edit(files: &mut Files, path: &str, f: impl FnOnce(&mut Value)) -> Result<(),
     Ok(())
 }
 
-/// The entry kustomization that lists `file` (argocd/kustomization.yaml, flux/<c>/…,
-/// clusters/<c>/kustomization.yaml), if any: (its path, the entry as written).
+/// The nearest kustomization that lists `file` (argocd/kustomization.yaml, flux/<c>/…,
+/// clusters/<c>/<unit>/kustomization.yaml), if any: (its path, the entry as written).
 fn listing_of(files: &Files, file: &str) -> Option<(String, String)> {
     let mut dir = file;
     while let Some((parent, _)) = dir.rsplit_once('/') {

@@ -5,15 +5,26 @@
 // k8s.io/apiextensions-apiserver/pkg/registry/customresource/strategy.go (Validate) and
 // pkg/apiserver/schema/pruning (what strict field validation reports).
 //
-// Usage: crdcheck CRD_FILE... -- RESOURCE_FILE...
-// Prints one line per problem ("file: apiVersion kind namespace/name: message") and exits
-// 1 if there is any, 2 on a usage or read error.
+// Usage:
+//
+//	crdcheck CRD_FILE... -- MANIFEST_FILE...
+//
+// checks every custom resource of the manifests (objects of built-in API groups and
+// kustomize files are skipped); prints one line per problem ("file: apiVersion kind
+// namespace/name: message") and exits 1 if there is any, 2 on a usage or read error.
+//
+//	crdcheck json FILE...
+//
+// prints each file's documents as kubectl reads them (sigs.k8s.io/yaml: YAML 1.1 scalars,
+// integers as int64), one line per file: {"file": ..., "docs": [...]}. The oracle tests
+// read meshc's output through this, so they see what its consumers see.
 package main
 
 import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -45,6 +56,24 @@ type version struct {
 
 func main() {
 	args := os.Args[1:]
+	if len(args) > 0 && args[0] == "json" {
+		enc := json.NewEncoder(os.Stdout)
+		for _, f := range args[1:] {
+			docs, err := documents(f)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "crdcheck: %s: %v\n", f, err)
+				os.Exit(2)
+			}
+			if docs == nil {
+				docs = []map[string]interface{}{}
+			}
+			if err := enc.Encode(map[string]interface{}{"file": f, "docs": docs}); err != nil {
+				fmt.Fprintf(os.Stderr, "crdcheck: %v\n", err)
+				os.Exit(2)
+			}
+		}
+		return
+	}
 	sep := -1
 	for i, a := range args {
 		if a == "--" {
@@ -71,6 +100,10 @@ func main() {
 			os.Exit(2)
 		}
 		for _, obj := range docs {
+			apiVersion, _ := obj["apiVersion"].(string)
+			if !isCustom(apiVersion) {
+				continue
+			}
 			checked++
 			for _, p := range check(obj, versions) {
 				problems++
@@ -82,6 +115,21 @@ func main() {
 	if problems > 0 {
 		os.Exit(1)
 	}
+}
+
+// isCustom: is apiVersion served by a CRD rather than built into kube-apiserver (and not
+// a kustomize file)? Built-in groups have no dot or end in .k8s.io; Gateway API and the
+// x-k8s.io groups are CRDs.
+func isCustom(apiVersion string) bool {
+	i := strings.LastIndex(apiVersion, "/")
+	if i < 0 {
+		return false
+	}
+	group := apiVersion[:i]
+	if !strings.Contains(group, ".") || group == "kustomize.config.k8s.io" {
+		return false
+	}
+	return !strings.HasSuffix(group, ".k8s.io") || group == "gateway.networking.k8s.io" || strings.HasSuffix(group, ".x-k8s.io")
 }
 
 func objName(obj map[string]interface{}) string {
@@ -184,6 +232,9 @@ func loadCRDs(path string, versions map[string]*version) error {
 				return fmt.Errorf("CRD %s version %s: %w", crd.Name, ver.Name, err)
 			}
 			gvk := crd.Spec.Group + "/" + ver.Name + "/" + crd.Spec.Names.Kind
+			if old, dup := versions[gvk]; dup {
+				return fmt.Errorf("%s is defined by CRD %s and again by %s", gvk, old.crd, crd.Name)
+			}
 			versions[gvk] = &version{
 				crd:        crd.Name,
 				structural: s,
