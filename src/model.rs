@@ -459,8 +459,21 @@ pub struct Ingress {
 #[derive(Debug)]
 pub struct Telemetry {
     pub access_log: bool,
-    pub tracing: Option<(f64, String)>,
+    pub tracing: Option<Tracing>,
     pub span: Span,
+}
+
+/// Where traces go: the collector as istiod's service registry names it.
+#[derive(Debug)]
+pub struct Tracing {
+    /// Percentage of requests traced.
+    pub sampling: f64,
+    /// `name.namespace.svc.cluster.local`, or the host of one of the mesh's externals:
+    /// istiod looks the provider's service up by this exact name
+    /// (pilot/pkg/model/telemetry_logging.go, LookupCluster) and traces nothing if it is
+    /// not in the registry.
+    pub host: String,
+    pub port: u16,
 }
 
 /// Namespace of the ingress gateways meshc installs.

@@ -7,7 +7,7 @@ use crate::diag::{Code, Diagnostic};
 use crate::lower::schema::PORT_PROTOCOLS;
 use crate::model::{
     ConnectionPool, Deploy, External, Ingress, IngressRoute, LoadBalancer, Mesh, OutlierDetection,
-    Port, Retries, Role, Route, RouteMatch, Service, Target, Telemetry,
+    Port, Retries, Role, Route, RouteMatch, Service, Target, Telemetry, Tracing,
 };
 
 /// Checks and resolves the services, externals, ingresses and telemetry of mesh `m`
@@ -820,6 +820,26 @@ fn ingresses(m: &ast::Mesh, mesh: &mut Mesh, diags: &mut Vec<Diagnostic>) {
     }
 }
 
+/// The collector's host name as istiod's registry has it: a Kubernetes Service as
+/// `name.namespace.svc.cluster.local` (written `name.namespace`, `name.namespace.svc` or in
+/// full), or the host of an `external` (a ServiceEntry). istiod looks a provider up by the
+/// exact name (pilot/pkg/model/telemetry_logging.go, LookupCluster), so anything else
+/// configures no tracing at all.
+fn registry_host(host: &str, externals: &[&str]) -> Result<String, &'static str> {
+    let labels = host.split('.').count();
+    if externals.contains(&host) || host.ends_with(".svc.cluster.local") && labels == 5 {
+        Ok(host.to_string())
+    } else if host.ends_with(".svc") && labels == 3 {
+        Ok(format!("{host}.cluster.local"))
+    } else if labels == 2 {
+        Ok(format!("{host}.svc.cluster.local"))
+    } else if labels == 1 {
+        Err("names no namespace")
+    } else {
+        Err("is neither a Service (`name.namespace`) nor the host of an `external` of the mesh")
+    }
+}
+
 fn telemetry(m: &ast::Mesh, diags: &mut Vec<Diagnostic>) -> Option<Telemetry> {
     let t = m.telemetry.as_ref()?;
     let tracing = match (&t.tracing_sampling, &t.tracing_endpoint) {
@@ -845,18 +865,29 @@ fn telemetry(m: &ast::Mesh, diags: &mut Vec<Diagnostic>) -> Option<Telemetry> {
             None
         }
     };
-    if let Some((_, endpoint)) = &tracing
-        && endpoint
-            .rsplit_once(':')
-            .is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err())
-    {
-        let span = t.tracing_endpoint.as_ref().map_or(t.node, |e| e.span);
-        diags.push(
-            Diagnostic::new(Code::InvalidValue, format!("`{endpoint}` is not host:port"))
-                .primary(span, "expected host:port")
-                .help("e.g. \"otel-collector.observability:4317\""),
-        );
-    }
+    let span = t.tracing_endpoint.as_ref().map_or(t.node, |e| e.span);
+    let tracing = tracing.and_then(|(sampling, endpoint)| {
+        let Some((h, p)) = endpoint.rsplit_once(':').filter(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok()) else {
+            diags.push(
+                Diagnostic::new(Code::InvalidValue, format!("`{endpoint}` is not host:port"))
+                    .primary(span, "expected host:port")
+                    .help("e.g. \"otel-collector.observability:4317\""),
+            );
+            return None;
+        };
+        let externals: Vec<&str> = m.externals.iter().filter_map(|x| Some(x.host.as_ref()?.value.as_str())).collect();
+        match registry_host(h, &externals) {
+            Ok(host) => Some(Tracing { sampling, host, port: p.parse().unwrap_or(4317) }),
+            Err(why) => {
+                diags.push(
+                    Diagnostic::new(Code::InvalidValue, format!("tracing endpoint `{h}` {why}"))
+                        .primary(span, "istiod looks the collector up by this name")
+                        .help("name the collector's Service as `name.namespace` (e.g. \"otel-collector.observability:4317\"), or declare a collector outside the cluster with `external` and use its host"),
+                );
+                None
+            }
+        }
+    });
     Some(Telemetry {
         access_log: t.access_log.as_ref().is_some_and(|a| a.value),
         tracing,

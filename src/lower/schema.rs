@@ -730,7 +730,7 @@ pub static TELEMETRY: NodeSpec = NodeSpec {
         opt(
             "tracing-endpoint",
             String,
-            "OpenTelemetry collector as \"host:port\" (required with `tracing-sampling`).",
+            "OpenTelemetry collector as \"host:port\" (required with `tracing-sampling`): a Service as `name.namespace`, or the host of an `external`.",
         ),
     ],
     children: &[],

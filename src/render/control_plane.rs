@@ -157,16 +157,13 @@ fn mesh_config_values(cx: &Cx) -> Value {
         m["serviceSettings"] = json!([{ "settings": { "clusterLocal": true }, "hosts": local }]);
     }
     if let Some(t) = &cx.mesh.telemetry
-        && let Some((_, endpoint)) = &t.tracing
+        && let Some(tr) = &t.tracing
     {
-        let (host, port) = endpoint
-            .rsplit_once(':')
-            .unwrap_or((endpoint.as_str(), "4317"));
-        let port: u16 = port.parse().unwrap_or(4317);
         // Declaring providers replaces the defaults, so the access-log provider is listed too.
+        // The service is the registry host name the checker resolved (istiod matches it exactly).
         m["extensionProviders"] = json!([
             { "name": "envoy", "envoyFileAccessLog": { "path": "/dev/stdout" } },
-            { "name": super::services::TRACING_PROVIDER, "opentelemetry": { "service": host, "port": port } }
+            { "name": super::services::TRACING_PROVIDER, "opentelemetry": { "service": tr.host, "port": tr.port } }
         ]);
     }
     let Some(me) = cx.model.mesh_index(&cx.mesh.name) else {

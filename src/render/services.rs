@@ -507,8 +507,8 @@ fn telemetry(cx: &mut Cx) {
     if t.access_log {
         spec["accessLogging"] = json!([{ "providers": [{ "name": "envoy" }] }]);
     }
-    if let Some((sampling, _)) = &t.tracing {
-        spec["tracing"] = json!([{ "providers": [{ "name": TRACING_PROVIDER }], "randomSamplingPercentage": sampling }]);
+    if let Some(tr) = &t.tracing {
+        spec["tracing"] = json!([{ "providers": [{ "name": TRACING_PROVIDER }], "randomSamplingPercentage": tr.sampling }]);
     }
     if cond_is_empty(&spec) {
         return;

@@ -182,9 +182,12 @@ fn full_example_ingress_external_and_telemetry() {
             .map(|p| p["name"].as_str().unwrap_or(""))
             .collect();
         assert_eq!(providers, ["envoy", "otel-tracing"]);
+        // istiod finds the collector by its exact registry host name
+        // (pilot/pkg/model/telemetry_logging.go LookupCluster); `name.namespace` finds
+        // nothing, and tracing is silently off.
         assert_eq!(
             mc["extensionProviders"][1]["opentelemetry"]["service"],
-            "otel-collector.observability"
+            "otel-collector.observability.svc.cluster.local"
         );
         assert_eq!(mc["extensionProviders"][1]["opentelemetry"]["port"], 4317);
         // Cluster-local `ledger` in every primary.
@@ -193,6 +196,72 @@ fn full_example_ingress_external_and_telemetry() {
             mc["serviceSettings"][0]["hosts"][0],
             "ledger.shop.svc.cluster.local"
         );
+    }
+}
+
+/// The tracing provider's service as istiod's registry names it, whatever form names it;
+/// a name istiod cannot find is an error, not tracing silently off.
+#[test]
+fn tracing_endpoints_become_registry_host_names() {
+    let topology = |endpoint: &str, external: &str| {
+        format!(
+            r#"istio version="1.30.3"
+gitops flux
+mesh prod {{
+    cluster c1 {{
+        control-plane primary
+    }}
+    {external}
+    telemetry tracing-sampling=1.0 tracing-endpoint="{endpoint}"
+}}
+"#
+        )
+    };
+    let external = r#"external collector host="otel.example.com" port=4317 protocol=grpc"#;
+    for (endpoint, ext, want) in [
+        (
+            "otel.observability:4317",
+            "",
+            Some("otel.observability.svc.cluster.local"),
+        ),
+        (
+            "otel.observability.svc:4317",
+            "",
+            Some("otel.observability.svc.cluster.local"),
+        ),
+        (
+            "otel.observability.svc.cluster.local:4317",
+            "",
+            Some("otel.observability.svc.cluster.local"),
+        ),
+        ("otel.example.com:4317", external, Some("otel.example.com")),
+        ("otel.example.com:4317", "", None),
+        ("otel:4317", "", None),
+    ] {
+        let (_, c) = compile_text("tracing.kdl", &topology(endpoint, ext));
+        let errors: Vec<String> = c
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| format!("{} {}", d.code.as_str(), d.message))
+            .collect();
+        match want {
+            Some(host) => {
+                let out = c.output.unwrap_or_else(|| panic!("{endpoint}: {errors:?}"));
+                let file = out
+                    .get("clusters/c1/istiod/helmrelease-istiod.istio-system.yaml")
+                    .expect("istiod release");
+                assert!(
+                    file.contents.contains(&format!("service: {host}\n")),
+                    "{endpoint}:\n{}",
+                    file.contents
+                );
+            }
+            None => assert!(
+                errors.len() == 1 && errors[0].starts_with("E0007 tracing endpoint"),
+                "{endpoint}: {errors:?}"
+            ),
+        }
     }
 }
 

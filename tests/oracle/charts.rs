@@ -455,6 +455,18 @@ fn mesh_config(
             format!("no caCertificates entry for mesh {}", other.name)
         });
     }
+    // istiod finds a provider's service by its exact registry host name
+    // (pilot/pkg/model/telemetry_logging.go, LookupCluster): a Service's full name or a
+    // ServiceEntry host of the mesh.
+    for p in m["extensionProviders"].as_array().into_iter().flatten() {
+        if let Some(svc) = p["opentelemetry"]["service"].as_str() {
+            let registry = (svc.ends_with(".svc.cluster.local") && svc.split('.').count() == 5)
+                || mesh.externals.iter().any(|x| x.host == svc);
+            e.expect(name, registry, || {
+                format!("tracing provider service {svc:?} is not a registry host name")
+            });
+        }
+    }
     let nets = config_data(cm, "meshNetworks");
     let imported = case.model.imports_of(mi);
     let got = nets["networks"].as_object().map_or(0, |n| n.len());
