@@ -347,8 +347,14 @@ fn imports(cx: &mut Cx) {
             .iter()
             .map(|p| json!({ "number": p.number, "name": p.name, "protocol": p.istio_protocol() }))
             .collect();
-        let mut clusters: Vec<usize> = s.deploys.iter().map(|d| d.cluster).collect();
-        clusters.dedup();
+        // One endpoint per cluster, in order of first deploy: a cluster running two
+        // versions is still one gateway (twice listed, it would get twice the traffic).
+        let mut clusters: Vec<usize> = Vec::new();
+        for d in &s.deploys {
+            if !clusters.contains(&d.cluster) {
+                clusters.push(d.cluster);
+            }
+        }
         let endpoints: Vec<Value> = clusters
             .iter()
             .map(|&c| {

@@ -288,14 +288,14 @@ pub fn object_needs(c: usize, o: &Object, injected: &dyn Fn(&str) -> bool) -> Ve
             ));
         }
         "ExternalSecret" => {
-            let mut keys: Vec<&str> = v["spec"]["data"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|d| str_at(d, &["remoteRef", "key"]))
-                .filter(|k| !k.is_empty())
-                .collect();
-            keys.dedup();
+            // Each store key once, in order of first mention (a template may interleave).
+            let mut keys: Vec<&str> = Vec::new();
+            for d in v["spec"]["data"].as_array().into_iter().flatten() {
+                let k = str_at(d, &["remoteRef", "key"]);
+                if !k.is_empty() && !keys.contains(&k) {
+                    keys.push(k);
+                }
+            }
             for k in keys {
                 out.push(need(Fact::StoreKey(k.to_string()), How::Ready, &PULL));
             }

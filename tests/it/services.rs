@@ -265,6 +265,45 @@ mesh prod {{
     }
 }
 
+/// One endpoint per exporting cluster, however its versions interleave with other
+/// clusters' (a duplicate endpoint doubles that cluster's share of the traffic).
+#[test]
+fn an_imported_service_lists_each_exporting_cluster_once() {
+    let path = root().join("examples/federation/topology.kdl");
+    let text = std::fs::read_to_string(&path).expect("federation example");
+    let text = text
+        .replace(
+            r#"        east-west-address "52.28.10.20"
+    }"#,
+            r#"        east-west-address "52.28.10.20"
+    }
+    cluster pay-2 network=pay-net region=eu-central-1 zone=eu-central-1b {
+        control-plane primary
+        api-server "https://pay-2.k8s.acme.io:6443"
+        east-west-address "52.28.10.21"
+    }"#,
+        )
+        .replace(
+            r#"        deploy pay-1 version=v1 replicas=3 image="ghcr.io/acme/ledger:7.2.0""#,
+            r#"        deploy pay-1 version=v1 replicas=3 image="ghcr.io/acme/ledger:7.2.0"
+        deploy pay-2 version=v1 replicas=3 image="ghcr.io/acme/ledger:7.2.0"
+        deploy pay-1 version=v2 replicas=1 image="ghcr.io/acme/ledger:7.3.0""#,
+        );
+    let (_, c) = compile_text("examples/federation/topology.kdl", &text);
+    let out = c.output.unwrap_or_else(|| panic!("{:?}", c.diagnostics));
+    let se = out
+        .get("clusters/shop-1/services/serviceentry-federated-payments-ledger-ledger.istio-system.yaml")
+        .expect("the imported ServiceEntry");
+    let v: Value = serde_saphyr::from_str(&se.contents).expect("yaml");
+    let addresses: Vec<&str> = v["spec"]["endpoints"]
+        .as_array()
+        .expect("endpoints")
+        .iter()
+        .filter_map(|e| e["address"].as_str())
+        .collect();
+    assert_eq!(addresses, ["52.28.10.20", "52.28.10.21"], "{}", se.contents);
+}
+
 #[test]
 fn dns_proxying_decides_where_services_resolve() {
     let topology = |dns: &str| {
