@@ -735,7 +735,37 @@ fn ingresses(m: &ast::Mesh, mesh: &mut Mesh, diags: &mut Vec<Diagnostic>) {
         let mut routes = Vec::new();
         for r in &ing.routes {
             let Some(service) = &r.service else { continue };
-            let Some(si) = mesh.services.iter().position(|s| s.name == service.value) else {
+            // `name`, or `namespace/name`.
+            let (want_ns, want) = match service.value.split_once('/') {
+                Some((ns, name)) => (Some(ns), name),
+                None => (None, service.value.as_str()),
+            };
+            let fits: Vec<usize> = (0..mesh.services.len())
+                .filter(|&i| {
+                    let s = &mesh.services[i];
+                    s.name == want && want_ns.is_none_or(|ns| s.namespace == ns)
+                })
+                .collect();
+            if fits.len() > 1 {
+                let names: Vec<String> = fits
+                    .iter()
+                    .map(|&i| format!("`{}/{}`", mesh.services[i].namespace, want))
+                    .collect();
+                diags.push(
+                    Diagnostic::new(
+                        Code::AmbiguousReference,
+                        format!(
+                            "ingress route `{}` goes to `{want}`, which is a service in {} namespaces",
+                            r.prefix.value,
+                            fits.len()
+                        ),
+                    )
+                    .primary(service.span, format!("could be {}", names.join(" or ")))
+                    .help(format!("say which: `service=\"{}\"`", names[0].trim_matches('`'))),
+                );
+                continue;
+            }
+            let Some(&si) = fits.first() else {
                 diags.push(
                     Diagnostic::new(
                         Code::UnknownReference,

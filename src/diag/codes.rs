@@ -75,6 +75,7 @@ catalogue! {
     InvalidName = "E0101", "invalid-name", Error, "a name that is not a DNS-1123 label";
     DuplicateName = "E0102", "duplicate-name", Error, "two things of one kind share a name";
     UnknownReference = "E0103", "unknown-reference", Error, "a reference to something not declared";
+    AmbiguousReference = "E0104", "ambiguous-reference", Error, "a name that fits more than one declaration";
     // The top level.
     MissingIstio = "E0201", "missing-istio", Error, "no `istio version=` node";
     UnsupportedIstioVersion = "E0202", "unsupported-istio-version", Error, "an Istio release meshc cannot target";

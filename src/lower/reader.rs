@@ -371,6 +371,12 @@ impl<'a> NodeReader<'a> {
                 if let ValueType::Name = spec.ty {
                     check_name(cx, s, span, &what);
                 }
+                if let ValueType::QualifiedName = spec.ty {
+                    // `namespace/name`: each part a label.
+                    for part in s.splitn(2, '/') {
+                        check_name(cx, part, span, &what);
+                    }
+                }
                 if let ValueType::Enum(allowed) = spec.ty
                     && !allowed.contains(&s.as_str())
                 {

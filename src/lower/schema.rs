@@ -10,6 +10,8 @@ pub enum ValueType {
     String,
     /// A DNS-1123 label (lowercase letters, digits, `-`; at most 63 characters).
     Name,
+    /// A name, or `namespace/name` where the name alone would fit several namespaces.
+    QualifiedName,
     /// `#true` or `#false`.
     Bool,
     /// One of a fixed set of bare words.
@@ -694,7 +696,11 @@ pub static INGRESS_ROUTE: NodeSpec = NodeSpec {
     doc: "Requests whose path starts with the prefix go to the service.",
     args: &[arg("prefix", String, "Path prefix, e.g. \"/\".")],
     props: &[
-        req("service", Name, "A service of the mesh."),
+        req(
+            "service",
+            QualifiedName,
+            "A service of the mesh: its name, or `namespace/name` when services of that name are in several namespaces.",
+        ),
         opt("port", PORT, "Service port (default: its first port)."),
     ],
     children: &[],
@@ -797,6 +803,7 @@ pub fn reference_markdown() -> std::string::String {
         match t {
             ValueType::String => "string".to_string(),
             ValueType::Name => "name (DNS-1123 label)".to_string(),
+            ValueType::QualifiedName => "name, or `namespace/name`".to_string(),
             ValueType::Bool => "`#true` / `#false`".to_string(),
             ValueType::Enum(words) => words
                 .iter()
@@ -812,14 +819,24 @@ pub fn reference_markdown() -> std::string::String {
         spec: &'static NodeSpec,
         parent: &str,
         out: &mut std::string::String,
-        seen: &mut Vec<&'static str>,
+        seen: &mut Vec<&'static NodeSpec>,
     ) {
         for c in spec.children {
-            if seen.contains(&c.name) {
+            // A node spec shared by several parents is documented once; two different
+            // nodes of one name (a service's `route`, an ingress's `route`) both are.
+            if seen.iter().any(|s| std::ptr::eq(*s, *c)) {
                 continue;
             }
-            seen.push(c.name);
-            out.push_str(&format!("### `{}`\n\n{}\n\n", c.name, c.doc));
+            let homonym = seen.iter().any(|s| s.name == c.name);
+            seen.push(c);
+            if homonym {
+                out.push_str(&format!(
+                    "### `{}` (in `{parent}`)\n\n{}\n\n",
+                    c.name, c.doc
+                ));
+            } else {
+                out.push_str(&format!("### `{}`\n\n{}\n\n", c.name, c.doc));
+            }
             let place = if parent.is_empty() {
                 "at the top level".to_string()
             } else {

@@ -12,12 +12,16 @@ use serde_json::{Map, Value, json};
 
 use super::schema::{DOCUMENT, NodeSpec, ValueSpec, ValueType};
 
+/// A DNS-1123 label, optionally after another and a `/` (`namespace/name`).
+const QUALIFIED_NAME: &str = "^([a-z0-9]([-a-z0-9]*[a-z0-9])?/)?[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+
 fn value_schema(v: &ValueSpec) -> Value {
     let mut s = match v.ty {
         ValueType::String => json!({ "type": "string" }),
         ValueType::Name => {
             json!({ "type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 63 })
         }
+        ValueType::QualifiedName => json!({ "type": "string", "pattern": QUALIFIED_NAME }),
         ValueType::Bool => json!({ "type": "boolean" }),
         ValueType::Enum(words) => json!({ "type": "string", "enum": words }),
         ValueType::Int(min, max) => json!({ "type": "integer", "minimum": min, "maximum": max }),
@@ -108,6 +112,10 @@ fn kdl_value(v: &ValueSpec, indent: &str, out: &mut String) {
         ValueType::Name => out.push_str(&format!(
             "{indent}    pattern {}\n",
             kdl_string("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+        )),
+        ValueType::QualifiedName => out.push_str(&format!(
+            "{indent}    pattern {}\n",
+            kdl_string(QUALIFIED_NAME)
         )),
         ValueType::Duration => out.push_str(&format!(
             "{indent}    pattern {}\n",

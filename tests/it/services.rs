@@ -304,6 +304,69 @@ fn an_imported_service_lists_each_exporting_cluster_once() {
     assert_eq!(addresses, ["52.28.10.20", "52.28.10.21"], "{}", se.contents);
 }
 
+/// An ingress route names one service: `web` declared in two namespaces is an error naming
+/// both (it used to go silently to the first), and `namespace/name` picks one.
+#[test]
+fn an_ingress_route_to_a_name_in_two_namespaces_must_say_which() {
+    let topology = |target: &str| {
+        format!(
+            r#"istio version="1.30.3"
+gitops flux
+mesh prod {{
+    cluster c1 {{
+        control-plane primary
+    }}
+    namespace shop
+    namespace blog
+    service web namespace=shop {{
+        port http 8080
+        deploy c1 image="shop:1"
+    }}
+    service web namespace=blog {{
+        port http 9090
+        deploy c1 image="blog:1"
+    }}
+    ingress public cluster=c1 {{
+        host "acme.io" tls-secret=acme-cert
+        route "/" service={target}
+    }}
+}}
+"#
+        )
+    };
+    let (sources, c) = compile_text("ingress.kdl", &topology("web"));
+    let text = crate::common::rendered_diagnostics(&sources, &c);
+    assert!(
+        c.diagnostics.iter().any(|d| d.code.as_str() == "E0104")
+            && text.contains("shop/web")
+            && text.contains("blog/web"),
+        "{text}"
+    );
+    for (target, host) in [
+        ("\"shop/web\"", "web.shop.svc.cluster.local"),
+        ("\"blog/web\"", "web.blog.svc.cluster.local"),
+    ] {
+        let (sources, c) = compile_text("ingress.kdl", &topology(target));
+        let diags = crate::common::rendered_diagnostics(&sources, &c);
+        let out = c.output.unwrap_or_else(|| panic!("{target}:\n{diags}"));
+        let vs = out
+            .files
+            .iter()
+            .find(|f| f.path.contains("virtualservice-public"))
+            .unwrap_or_else(|| {
+                panic!(
+                    "no ingress VirtualService: {:?}",
+                    out.files.iter().map(|f| &f.path).collect::<Vec<_>>()
+                )
+            });
+        assert!(
+            vs.contents.contains(&format!("host: {host}")),
+            "{target}:\n{}",
+            vs.contents
+        );
+    }
+}
+
 #[test]
 fn dns_proxying_decides_where_services_resolve() {
     let topology = |dns: &str| {
