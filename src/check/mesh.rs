@@ -193,10 +193,10 @@ fn cluster(
         );
     }
     if let Some(url) = &c.api_server
-        && !is_https_url(&url.value)
+        && let Some(why) = api_server_problem(&url.value)
     {
         diags.push(
-            Diagnostic::new(Code::InvalidValue, format!("`{}` is not an https:// URL", url.value))
+            Diagnostic::new(Code::InvalidValue, format!("api-server `{}` {why}", url.value))
                 .primary(url.span, "expected https://HOST[:PORT]")
                 .help("istiod reads the cluster's API server over TLS, e.g. \"https://aws-east.k8s.acme.io:6443\""),
         );
@@ -552,15 +552,57 @@ pub fn is_dns_name(s: &str) -> bool {
     !s.is_empty() && s.len() <= 253 && s.split('.').all(crate::lower::reader::is_dns_label)
 }
 
-fn is_https_url(s: &str) -> bool {
-    let Some(rest) = s.strip_prefix("https://") else {
-        return false;
+/// What is wrong with an `api-server` URL, if anything. Accepted: `https://HOST[:PORT][/PATH]`
+/// with HOST a DNS name in any case (EKS endpoints are upper-case hex; host names are
+/// case-insensitive), an IPv4 address or a bracketed IPv6 one, and PORT 1-65535; the scheme
+/// in any case (RFC 3986). A path is kept (Rancher proxies clusters under one).
+fn api_server_problem(s: &str) -> Option<String> {
+    let Some((scheme, rest)) = s.split_once("://") else {
+        return Some("has no https:// scheme".to_string());
     };
-    let host_port = rest.split('/').next().unwrap_or("");
-    let host = match host_port.rsplit_once(':') {
-        Some((h, port)) if port.parse::<u16>().is_ok() => h,
-        _ => host_port,
+    if !scheme.eq_ignore_ascii_case("https") {
+        return Some(format!("uses {scheme}://, not https://"));
+    }
+    if rest.contains(['?', '#']) {
+        return Some(
+            "has a query or fragment, which a kubeconfig server does not take".to_string(),
+        );
+    }
+    let authority = rest.split('/').next().unwrap_or("");
+    if authority.contains('@') {
+        return Some("has a user name; credentials come from the remote secret".to_string());
+    }
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let Some((addr, after)) = v6.split_once(']') else {
+            return Some("has an IPv6 address without its closing `]`".to_string());
+        };
+        if addr.parse::<std::net::Ipv6Addr>().is_err() {
+            return Some(format!("has `{addr}`, which is not an IPv6 address"));
+        }
+        match after.strip_prefix(':') {
+            Some(p) => (None, Some(p)),
+            None if after.is_empty() => (None, None),
+            None => return Some(format!("has `{after}` after the IPv6 address")),
+        }
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (Some(h), Some(p)),
+            None => (Some(authority), None),
+        }
     };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.parse::<IpAddr>().is_ok() || is_dns_name(host)
+    if let Some(p) = port {
+        match p.parse::<u32>() {
+            Ok(n) if (1..=65535).contains(&n) => {}
+            _ => return Some(format!("has port {p}; a port is 1-65535")),
+        }
+    }
+    match host {
+        Some("") => Some("has no host".to_string()),
+        Some(h) if h.parse::<IpAddr>().is_err() && !is_dns_name(&h.to_ascii_lowercase()) => {
+            Some(format!(
+                "has host `{h}`, which is neither a DNS name (letters, digits and `-` between dots) nor an IP address"
+            ))
+        }
+        _ => None,
+    }
 }

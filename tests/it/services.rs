@@ -367,6 +367,67 @@ mesh prod {{
     }
 }
 
+/// Every form a managed Kubernetes API server endpoint takes is accepted (EKS names are
+/// upper-case hex; host names are case-insensitive); a refused URL says what is wrong.
+#[test]
+fn api_server_urls_of_every_managed_kubernetes_are_accepted_and_refusals_say_why() {
+    let topology = |url: &str| {
+        format!(
+            r#"istio version="1.30.3"
+gitops flux
+secrets external-secrets store=vault
+mesh prod {{
+    ca cert-manager issuer=root
+    cluster a {{
+        control-plane primary
+        api-server "https://a.example:6443"
+    }}
+    cluster b {{
+        control-plane primary
+        api-server "{url}"
+    }}
+}}
+"#
+        )
+    };
+    for url in [
+        "https://0A1B2C3D4E5F60718293A4B5C6D7E8F9.gr7.us-east-1.eks.amazonaws.com",
+        "https://34.118.224.10",
+        "https://myaks-dns-1a2b3c4d.hcp.westeurope.azmk8s.io:443",
+        "https://[2001:db8::10]:6443",
+        "https://[2001:db8::10]",
+        "https://rancher.acme.io/k8s/clusters/c-m-7x2kq",
+        "HTTPS://API.Example.COM:6443",
+    ] {
+        let (sources, c) = compile_text("api.kdl", &topology(url));
+        assert!(
+            !c.has_errors(),
+            "{url}:\n{}",
+            crate::common::rendered_diagnostics(&sources, &c)
+        );
+    }
+    for (url, why) in [
+        ("http://b.example:6443", "http://, not https://"),
+        ("b.example:6443", "no https:// scheme"),
+        ("https://", "no host"),
+        ("https://b.example:0", "port 0"),
+        ("https://b.example:65536", "port 65536"),
+        ("https://b_example:6443", "host `b_example`"),
+        ("https://admin@b.example", "user name"),
+        ("https://b.example:6443?x=1", "query"),
+        ("https://[2001:db8::zz]:6443", "IPv6"),
+    ] {
+        let (sources, c) = compile_text("api.kdl", &topology(url));
+        let text = crate::common::rendered_diagnostics(&sources, &c);
+        assert!(
+            c.diagnostics
+                .iter()
+                .any(|d| d.code.as_str() == "E0007" && d.message.contains(why)),
+            "{url}: expected E0007 saying {why:?}:\n{text}"
+        );
+    }
+}
+
 #[test]
 fn dns_proxying_decides_where_services_resolve() {
     let topology = |dns: &str| {
