@@ -144,6 +144,10 @@ pub struct Cluster {
     pub zone: Option<Spanned<String>>,
     pub control_plane: Option<ControlPlane>,
     pub api_server: Option<Spanned<String>>,
+    /// `api-server tls-server-name=`.
+    pub api_server_tls_name: Option<Spanned<String>>,
+    /// `api-server ca=`: `cluster` or `system`.
+    pub api_server_ca: Option<Spanned<String>>,
     pub east_west_address: Option<Spanned<String>>,
 }
 

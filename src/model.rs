@@ -141,7 +141,19 @@ pub struct Cluster {
     pub zone: Option<String>,
     pub role: Role,
     pub api_server: Option<String>,
+    /// How peers verify the API server's certificate.
+    pub api_server_tls: ApiServerTls,
     pub east_west_address: Option<String>,
+}
+
+/// How a remote kubeconfig verifies a cluster's API server (client-go's cluster
+/// `tls-server-name` and `certificate-authority-data`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApiServerTls {
+    /// The name the certificate is checked against, when not the URL's host.
+    pub server_name: Option<String>,
+    /// Verify against the public roots, not the cluster's own CA.
+    pub system_roots: bool,
 }
 
 /// Namespace of istiod (and of remote secrets) for the clusters of an external control plane.

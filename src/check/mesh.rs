@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use crate::ast::{self, CaSource, ControlPlaneModel, IssuerKind, Mtls};
 use crate::diag::{Code, Diagnostic};
-use crate::model::{Ca, Cluster, Mesh, Namespace, Role};
+use crate::model::{ApiServerTls, Ca, Cluster, Mesh, Namespace, Role};
 use crate::source::Span;
 
 pub fn meshes(ast: &ast::Ast, diags: &mut Vec<Diagnostic>) -> Vec<Mesh> {
@@ -192,6 +192,18 @@ fn cluster(
                 .help("give the load-balancer address of the east-west gateway, e.g. \"34.1.2.3\", without scheme or port"),
         );
     }
+    if let Some(name) = &c.api_server_tls_name
+        && !is_dns_name(&name.value.to_ascii_lowercase())
+    {
+        diags.push(
+            Diagnostic::new(
+                Code::InvalidValue,
+                format!("tls-server-name `{}` is not a DNS name", name.value),
+            )
+            .primary(name.span, "the name in the API server's certificate")
+            .help("e.g. \"kubernetes.default.svc\", a name every API server certificate holds"),
+        );
+    }
     if let Some(url) = &c.api_server
         && let Some(why) = api_server_problem(&url.value)
     {
@@ -226,6 +238,13 @@ fn cluster(
             .api_server
             .as_ref()
             .map(|a| a.value.trim_end_matches('/').to_string()),
+        api_server_tls: ApiServerTls {
+            server_name: c.api_server_tls_name.as_ref().map(|n| n.value.clone()),
+            system_roots: c
+                .api_server_ca
+                .as_ref()
+                .is_some_and(|ca| ca.value == "system"),
+        },
         east_west_address: c.east_west_address.as_ref().map(|a| a.value.clone()),
     }
 }

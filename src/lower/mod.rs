@@ -387,6 +387,8 @@ fn lower_cluster(cx: &mut Cx, node: &KdlNode) -> Option<Cluster> {
         zone: r.prop_str(cx, "zone"),
         control_plane: None,
         api_server: None,
+        api_server_tls_name: None,
+        api_server_ca: None,
         east_west_address: None,
     };
     let children = r.children();
@@ -402,7 +404,12 @@ fn lower_cluster(cx: &mut Cx, node: &KdlNode) -> Option<Cluster> {
             "api-server" => {
                 let first = cluster.api_server.as_ref().map(|c| c.span);
                 if !cx.duplicate(&cluster.api_server, first, child) {
-                    cluster.api_server = single_arg(cx, child, &s::API_SERVER);
+                    let mut r = NodeReader::new(child, &s::API_SERVER);
+                    cluster.api_server = r.arg_str(cx, 0);
+                    cluster.api_server_tls_name = r.prop_str(cx, "tls-server-name");
+                    cluster.api_server_ca = r.prop_str(cx, "ca");
+                    no_children(cx, &r);
+                    r.finish(cx);
                 }
             }
             "east-west-address" => {

@@ -304,7 +304,18 @@ pub static API_SERVER: NodeSpec = NodeSpec {
         String,
         "e.g. \"https://aws-east.k8s.acme.io:6443\".",
     )],
-    props: &[],
+    props: &[
+        opt(
+            "tls-server-name",
+            String,
+            "Name to check the API server's certificate against when the URL's host is not in it (a load balancer or custom domain passing TLS through), e.g. \"kubernetes.default.svc\"; written as the remote kubeconfig's `tls-server-name`.",
+        ),
+        opt(
+            "ca",
+            Enum(&["cluster", "system"]),
+            "Roots that verify the API server: `cluster` (default), the cluster's own CA, published with its reader token; `system`, the public roots, for an endpoint whose certificate a public CA issued (a load balancer terminating TLS).",
+        ),
+    ],
     children: &[],
     repeatable: false,
     free_props: None,

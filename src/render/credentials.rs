@@ -8,7 +8,7 @@
 use serde_json::{Value, json};
 
 use super::{Cx, Layer, Place, metadata};
-use crate::model::{Role, SecretStore};
+use crate::model::{ApiServerTls, Cluster, Role, SecretStore};
 
 /// Service account whose token a peer uses: the reader for endpoint discovery, `istiod`
 /// for the config cluster of an external control plane.
@@ -56,15 +56,7 @@ pub fn render(cx: &mut Cx) {
     for j in cx.mesh.peers_read_by(i) {
         let peer = &cx.mesh.clusters[j];
         let name = remote_secret_name(&peer.name);
-        let v = remote_secret(
-            store,
-            &name,
-            ns,
-            &peer.name,
-            peer.api_server.as_deref().unwrap_or(""),
-            Account::Reader,
-            true,
-        );
+        let v = remote_secret(store, &name, ns, peer, Account::Reader, true);
         let origin = cx.cluster_origin(&format!("reads cluster {}", peer.name));
         cx.push(Place::Layer(Layer::RemoteSecrets), v, origin);
     }
@@ -74,15 +66,7 @@ pub fn render(cx: &mut Cx) {
         // The external istiod reads its config cluster through `istio-kubeconfig`, key
         // `config`, as the config cluster's `istiod` service account.
         let peer = &cx.mesh.clusters[k];
-        let v = remote_secret(
-            store,
-            KUBECONFIG_SECRET,
-            ns,
-            &peer.name,
-            peer.api_server.as_deref().unwrap_or(""),
-            Account::Istiod,
-            false,
-        );
+        let v = remote_secret(store, KUBECONFIG_SECRET, ns, peer, Account::Istiod, false);
         let origin = cx.cluster_origin(&format!("reads config cluster {}", peer.name));
         cx.push(Place::Layer(Layer::Kubeconfig), v, origin);
     }
@@ -100,10 +84,20 @@ pub fn render(cx: &mut Cx) {
 }
 
 /// The kubeconfig istiod reads, templated by External Secrets (engine v2) from the
-/// peer's `token` and `ca` in the store.
-fn kubeconfig(cluster: &str, server: &str) -> String {
+/// peer's `token` and `ca` in the store. The API server is verified against the cluster's
+/// own CA, or the public roots (no `certificate-authority-data`: client-go then uses the
+/// system pool), and against `tls-server-name` when the URL's host is not in its
+/// certificate (client-go `rest.TLSClientConfig.ServerName`).
+fn kubeconfig(cluster: &str, server: &str, tls: &ApiServerTls) -> String {
+    let mut verify = String::new();
+    if !tls.system_roots {
+        verify.push_str("    certificate-authority-data: '{{ .ca | b64enc }}'\n");
+    }
+    if let Some(name) = &tls.server_name {
+        verify.push_str(&format!("    tls-server-name: {name}\n"));
+    }
     format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: {cluster}\n  cluster:\n    server: {server}\n    certificate-authority-data: '{{{{ .ca | b64enc }}}}'\ncontexts:\n- name: {cluster}\n  context:\n    cluster: {cluster}\n    user: {cluster}\ncurrent-context: {cluster}\nusers:\n- name: {cluster}\n  user:\n    token: '{{{{ .token }}}}'\n"
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: {cluster}\n  cluster:\n    server: {server}\n{verify}contexts:\n- name: {cluster}\n  context:\n    cluster: {cluster}\n    user: {cluster}\ncurrent-context: {cluster}\nusers:\n- name: {cluster}\n  user:\n    token: '{{{{ .token }}}}'\n"
     )
 }
 
@@ -111,11 +105,13 @@ fn remote_secret(
     store: &SecretStore,
     name: &str,
     ns: &str,
-    peer: &str,
-    server: &str,
+    peer: &Cluster,
     account: Account,
     discovery: bool,
 ) -> Value {
+    let server = peer.api_server.as_deref().unwrap_or("");
+    let tls = &peer.api_server_tls;
+    let peer = peer.name.as_str();
     let key = store_key(store, peer, account);
     let (data_key, template_meta) = if discovery {
         (
@@ -132,7 +128,12 @@ fn remote_secret(
         )
     };
     let mut data = serde_json::Map::new();
-    data.insert(data_key, json!(kubeconfig(peer, server)));
+    data.insert(data_key, json!(kubeconfig(peer, server, tls)));
+    let mut fetch =
+        vec![json!({ "secretKey": "token", "remoteRef": { "key": key, "property": "token" } })];
+    if !tls.system_roots {
+        fetch.push(json!({ "secretKey": "ca", "remoteRef": { "key": key, "property": "ca" } }));
+    }
     json!({
         "apiVersion": "external-secrets.io/v1",
         "kind": "ExternalSecret",
@@ -145,10 +146,7 @@ fn remote_secret(
                 "creationPolicy": "Owner",
                 "template": { "engineVersion": "v2", "metadata": template_meta, "data": data }
             },
-            "data": [
-                { "secretKey": "token", "remoteRef": { "key": key, "property": "token" } },
-                { "secretKey": "ca", "remoteRef": { "key": key, "property": "ca" } }
-            ]
+            "data": fetch
         }
     })
 }

@@ -428,6 +428,71 @@ mesh prod {{
     }
 }
 
+/// An API server behind a load balancer or on a custom domain: the remote kubeconfig names
+/// the certificate's server name, or trusts the public roots instead of the cluster's CA.
+#[test]
+fn a_remote_kubeconfig_verifies_the_api_server_as_the_topology_says() {
+    let text = r#"istio version="1.30.3"
+gitops flux
+secrets external-secrets store=vault
+mesh prod {
+    ca cert-manager issuer=root
+    cluster a {
+        control-plane primary
+        api-server "https://a.example:6443"
+    }
+    cluster b {
+        control-plane primary
+        api-server "https://k8s-b.acme.io" tls-server-name="kubernetes.default.svc"
+    }
+    cluster c {
+        control-plane primary
+        api-server "https://c.lb.acme.io" ca=system
+    }
+}
+"#;
+    let (sources, c) = compile_text("tls.kdl", text);
+    let diags = crate::common::rendered_diagnostics(&sources, &c);
+    let out = c.output.unwrap_or_else(|| panic!("{diags}"));
+    let kubeconfig = |peer: &str| -> String {
+        let f = out
+            .get(&format!("clusters/a/remote-secrets/externalsecret-istio-remote-secret-{peer}.istio-system.yaml"))
+            .unwrap_or_else(|| panic!("no remote secret for {peer}"));
+        let v: Value = serde_saphyr::from_str(&f.contents).expect("yaml");
+        v["spec"]["target"]["template"]["data"][peer]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let b = kubeconfig("b");
+    assert!(
+        b.contains("tls-server-name: kubernetes.default.svc\n"),
+        "{b}"
+    );
+    assert!(b.contains("certificate-authority-data:"), "{b}");
+    let c = kubeconfig("c");
+    assert!(
+        !c.contains("certificate-authority-data") && !c.contains("tls-server-name"),
+        "{c}"
+    );
+    let a = out
+        .get("clusters/b/remote-secrets/externalsecret-istio-remote-secret-a.istio-system.yaml")
+        .expect("b reads a");
+    assert!(!a.contents.contains("tls-server-name"), "{}", a.contents);
+    // A server name is a DNS name.
+    let (_, bad) = compile_text(
+        "tls.kdl",
+        &text.replace("kubernetes.default.svc", "not a name"),
+    );
+    assert!(
+        bad.diagnostics
+            .iter()
+            .any(|d| d.code.as_str() == "E0007" && d.message.contains("tls-server-name")),
+        "{:?}",
+        bad.diagnostics
+    );
+}
+
 #[test]
 fn dns_proxying_decides_where_services_resolve() {
     let topology = |dns: &str| {
