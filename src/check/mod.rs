@@ -19,6 +19,7 @@ pub fn check(ast: &Ast) -> (Option<Model>, Vec<Diagnostic>) {
     top::cross_mesh(ast, &meshes, &mut diags);
     top::needs_secrets(ast, &meshes, secrets.is_some(), &mut diags);
     top::version_advisories(ast, istio.as_ref(), &meshes, &mut diags);
+    top::ipv6_control_addresses(ast, istio.as_ref(), &meshes, &mut diags);
     let model = match (istio, gitops) {
         (Some(istio), Some(gitops)) if !diags.iter().any(Diagnostic::is_error) => Some(Model {
             istio,

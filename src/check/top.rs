@@ -387,3 +387,66 @@ pub fn version_advisories(
             .help("target Istio 1.30.3 or newer (`istio version=\"1.31.1\"`), or restart istiod after rotating reader tokens"),
     );
 }
+
+/// The first release whose istiod chart gives an IPv6 `remotePilotAddress` an EndpointSlice
+/// (`remote-istiod-endpointslices.yaml`); before it, the address matches only the IPv4
+/// pattern and becomes an ExternalName Service (istio/istio#58828).
+const IPV6_REMOTE_PILOT: Version = Version {
+    major: 1,
+    minor: 30,
+    patch: 0,
+};
+
+/// Remotes reaching their control plane at an IPv6 address need the 1.30 charts: before
+/// them, the remote's `istiod` Service is an ExternalName of an IP literal (which the API
+/// server refuses) and the injection webhook, called through that Service, has no target.
+pub fn ipv6_control_addresses(
+    ast: &Ast,
+    istio: Option<&IstioTarget>,
+    meshes: &[Mesh],
+    diags: &mut Vec<Diagnostic>,
+) {
+    let Some(istio) = istio else { return };
+    if istio.version >= IPV6_REMOTE_PILOT {
+        return;
+    }
+    let version_span = ast
+        .istio
+        .as_ref()
+        .and_then(|i| i.version.as_ref())
+        .map_or(istio.span, |v| v.span);
+    for m in meshes {
+        for (i, c) in m.clusters.iter().enumerate() {
+            let Some(addr) = &c.east_west_address else {
+                continue;
+            };
+            if addr.parse::<std::net::Ipv6Addr>().is_err() {
+                continue;
+            }
+            let remotes: Vec<&str> = m
+                .remotes_of(i)
+                .map(|r| m.clusters[r].name.as_str())
+                .collect();
+            if remotes.is_empty() {
+                continue;
+            }
+            // Cluster names are unique across meshes (`cross_mesh`); mesh blocks may merge.
+            let span = ast
+                .meshes
+                .iter()
+                .flat_map(|am| &am.clusters)
+                .find(|x| x.name.value == c.name)
+                .and_then(|x| x.east_west_address.as_ref())
+                .map_or(c.span, |a| a.span);
+            diags.push(
+                Diagnostic::new(
+                    Code::Ipv6ControlAddress,
+                    format!("remotes of `{}` reach it at the IPv6 address `{addr}`, which the Istio {} charts cannot use", c.name, istio.version),
+                )
+                .primary(span, format!("{} would get an ExternalName `istiod` Service of an IP literal", remotes.join(", ")))
+                .secondary(version_span, format!("IPv6 remote addresses work from the {IPV6_REMOTE_PILOT} charts on"))
+                .help("target Istio 1.30 or newer (the charts then give the address an EndpointSlice, istio/istio#58828), or expose the control plane at an IPv4 address"),
+            );
+        }
+    }
+}

@@ -91,6 +91,7 @@ catalogue! {
     HostnameEastWestAddress = "W0306", "hostname-east-west-address", Warning, "an east-west address that is a hostname, not an IP";
     MissingApiServer = "E0307", "missing-api-server", Error, "a cluster other clusters must read has no API server address";
     ConfigCluster = "E0308", "config-cluster", Error, "an external control plane without exactly one config cluster";
+    Ipv6ControlAddress = "E0309", "ipv6-control-address", Error, "an IPv6 control-plane address for remotes, on charts before 1.30 that cannot use it";
     // Networks.
     MissingNetwork = "E0401", "missing-network", Error, "a cluster of a multi-network mesh names no network";
     UnusedNetwork = "W0402", "unused-network", Warning, "a network with no cluster on it";

@@ -133,6 +133,16 @@ fn global_identity(cx: &Cx, cluster: usize) -> Value {
     g
 }
 
+/// `host:port`, with an IPv6 address in brackets (`[2001:db8::a]:15012`), as Envoy and Go
+/// parse an address with a port.
+fn host_port(host: &str, port: u16) -> String {
+    if host.parse::<std::net::Ipv6Addr>().is_ok() {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
 /// `meshConfig` of a control plane: trust domain, DNS proxying.
 fn mesh_config_values(cx: &Cx) -> Value {
     let mut m = json!({ "trustDomain": cx.mesh.trust_domain });
@@ -392,7 +402,7 @@ fn external(cx: &mut Cx) {
     for (k, v) in [
         ("istioNamespace", json!(EXTERNAL_ISTIOD_NS)),
         ("externalIstiod", json!(true)),
-        ("caAddress", json!(format!("{addr}:15012"))),
+        ("caAddress", json!(host_port(&addr, 15012))),
         ("operatorManageWebhooks", json!(true)),
         ("configValidation", json!(false)),
     ] {
@@ -403,7 +413,7 @@ fn external(cx: &mut Cx) {
     set(
         &mut mesh_config,
         &["defaultConfig", "discoveryAddress"],
-        json!(format!("{addr}:15012")),
+        json!(host_port(&addr, 15012)),
     );
     if !is_ip {
         // Proxies verify istiod's DNS certificate against the public roots.

@@ -493,6 +493,42 @@ mesh prod {
     );
 }
 
+/// An IPv6 control-plane address: written `[addr]:port` wherever a port follows it, and
+/// refused for remotes on charts before 1.30, which make an ExternalName Service of it and
+/// no EndpointSlice (istio/istio#58828; the Service is invalid and injection has no target).
+#[test]
+fn an_ipv6_control_plane_address_is_bracketed_and_needs_the_1_30_charts_for_remotes() {
+    let read = |example: &str| {
+        std::fs::read_to_string(root().join(format!("examples/{example}/topology.kdl")))
+            .expect("example")
+    };
+    let external = read("external-control-plane").replace("\"35.10.0.1\"", "\"2001:db8::a\"");
+    let (sources, c) = compile_text("examples/external-control-plane/topology.kdl", &external);
+    let diags = crate::common::rendered_diagnostics(&sources, &c);
+    let out = c.output.unwrap_or_else(|| panic!("{diags}"));
+    let app = out
+        .get("argocd/cp/application-cp-istiod-external.argocd.yaml")
+        .expect("the external istiod's Application");
+    assert!(
+        app.contents.contains("[2001:db8::a]:15012") && !app.contents.contains("2001:db8::a:15012"),
+        "{}",
+        app.contents
+    );
+    let remote = read("primary-remote").replace("\"34.1.2.3\"", "\"2001:db8::b\"");
+    let (_, ok) = compile_text("examples/primary-remote/topology.kdl", &remote);
+    assert!(!ok.has_errors(), "{:?}", ok.diagnostics);
+    let old = remote.replace("istio version=\"1.30.3\"", "istio version=\"1.29.1\"");
+    let (_, refused) = compile_text("examples/primary-remote/topology.kdl", &old);
+    assert!(
+        refused
+            .diagnostics
+            .iter()
+            .any(|d| d.code.as_str() == "E0309"),
+        "{:?}",
+        refused.diagnostics
+    );
+}
+
 #[test]
 fn dns_proxying_decides_where_services_resolve() {
     let topology = |dns: &str| {
