@@ -295,6 +295,47 @@ fn http_routes(s: &Service, route: &Route) -> Vec<Value> {
     out
 }
 
+/// The HTTP routes of an ingress route: the service's own routes (its matches, weighted
+/// split, timeout and retries) with the prefix added to every match and the port to every
+/// destination. A VirtualService bound to a gateway applies only there, and the service's
+/// own VirtualService (bound to the mesh) does not apply to traffic the gateway has routed
+/// (VirtualService `gateways`: omitted, it means `mesh`, the sidecars only; networking/v1
+/// virtual_service.proto), so the policy must be repeated here.
+fn ingress_http(s: &Service, prefix: &str, port: u16) -> Vec<Value> {
+    let uri = json!({ "prefix": prefix });
+    let mut rules = match &s.route {
+        Some(route) => http_routes(s, route),
+        None => vec![json!({ "route": [{ "destination": { "host": s.fqdn() } }] })],
+    };
+    for rule in &mut rules {
+        let matches = match rule.get_mut("match").and_then(Value::as_array_mut) {
+            Some(m) => std::mem::take(m),
+            None => vec![json!({})],
+        };
+        let matches: Vec<Value> = matches
+            .into_iter()
+            .map(|mut m| {
+                m["uri"] = uri.clone();
+                m
+            })
+            .collect();
+        if let Some(obj) = rule.as_object_mut() {
+            // `match` first, as everywhere else.
+            let rest = std::mem::take(obj);
+            obj.insert("match".to_string(), json!(matches));
+            for (k, v) in rest {
+                if k != "match" {
+                    obj.insert(k, v);
+                }
+            }
+        }
+        for d in rule["route"].as_array_mut().into_iter().flatten() {
+            d["destination"]["port"] = json!({ "number": port });
+        }
+    }
+    rules
+}
+
 fn cond_is_empty(v: &Value) -> bool {
     v.as_object().is_none_or(|m| m.is_empty())
 }
@@ -477,16 +518,14 @@ fn ingress_routing(cx: &mut Cx) {
             "metadata": metadata(&g.name, Some(INGRESS_NS)),
             "spec": { "selector": { "istio": selector }, "servers": servers }
         });
-        let http: Vec<Value> = g
-            .routes
+        // Longest prefix first: Istio takes the first rule that matches, so `/` written
+        // before `/blog` would otherwise take the blog's requests (Gateway API orders the
+        // same way); routes of one length keep the topology's order.
+        let mut routes: Vec<_> = g.routes.iter().collect();
+        routes.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
+        let http: Vec<Value> = routes
             .iter()
-            .map(|r| {
-                let s = &cx.mesh.services[r.service];
-                json!({
-                    "match": [{ "uri": { "prefix": r.prefix } }],
-                    "route": [{ "destination": { "host": s.fqdn(), "port": { "number": r.port } } }]
-                })
-            })
+            .flat_map(|r| ingress_http(&cx.mesh.services[r.service], &r.prefix, r.port))
             .collect();
         let vs = json!({
             "apiVersion": "networking.istio.io/v1",

@@ -529,6 +529,109 @@ fn an_ipv6_control_plane_address_is_bracketed_and_needs_the_1_30_charts_for_remo
     );
 }
 
+/// Requests entering through an ingress get the service's own policy: its header matches,
+/// weighted split, timeout and retries, under the route's prefix (an ingress
+/// VirtualService that sends the prefix to the bare host bypasses the canary).
+#[test]
+fn an_ingress_route_applies_the_services_canary_and_retries() {
+    let path = root().join("examples/canary-failover/topology.kdl");
+    let text = std::fs::read_to_string(&path).expect("example").replace(
+        "    // Reads of the local replica only",
+        "    ingress public cluster=use1 {\n        host \"shop.acme.io\" tls-secret=shop-cert\n        route \"/catalog\" service=catalog\n    }\n\n    // Reads of the local replica only",
+    );
+    let (sources, c) = compile_text("examples/canary-failover/topology.kdl", &text);
+    let diags = crate::common::rendered_diagnostics(&sources, &c);
+    let out = c.output.unwrap_or_else(|| panic!("{diags}"));
+    let f = out
+        .get("clusters/use1/services/virtualservice-public.istio-ingress.yaml")
+        .expect("the ingress VirtualService");
+    let vs: Value = serde_saphyr::from_str(&f.contents).expect("yaml");
+    let http = vs["spec"]["http"].as_array().expect("http");
+    assert_eq!(http.len(), 2, "{}", f.contents);
+    // The header match, under the prefix, to v2.
+    assert_eq!(
+        http[0]["match"][0]["uri"]["prefix"], "/catalog",
+        "{}",
+        f.contents
+    );
+    assert_eq!(
+        http[0]["match"][0]["headers"]["x-canary"]["exact"], "always",
+        "{}",
+        f.contents
+    );
+    assert_eq!(
+        http[0]["route"][0]["destination"]["subset"], "v2",
+        "{}",
+        f.contents
+    );
+    // The rest of the prefix: the 95/5 split, with the timeout and retries.
+    assert_eq!(
+        http[1]["match"][0]["uri"]["prefix"], "/catalog",
+        "{}",
+        f.contents
+    );
+    let split: Vec<(String, i64)> = http[1]["route"]
+        .as_array()
+        .expect("route")
+        .iter()
+        .map(|r| {
+            (
+                r["destination"]["subset"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+                r["weight"].as_i64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        split,
+        [("v1".to_string(), 95), ("v2".to_string(), 5)],
+        "{}",
+        f.contents
+    );
+    for r in http {
+        assert_eq!(r["timeout"], "5s", "{}", f.contents);
+        assert_eq!(r["retries"]["attempts"], 2, "{}", f.contents);
+        for d in r["route"].as_array().expect("route") {
+            assert_eq!(d["destination"]["host"], "catalog.store.svc.cluster.local");
+            assert_eq!(d["destination"]["port"]["number"], 8080, "{}", f.contents);
+        }
+    }
+}
+
+/// Longer prefixes first: Istio takes the first matching rule, so a `/` written before
+/// `/blog` would take the blog's requests too.
+#[test]
+fn ingress_routes_go_longest_prefix_first() {
+    let path = root().join("src/diag/explanations/E0104.md");
+    let text = std::fs::read_to_string(path).expect("E0104.md");
+    let right = text.split("Right:").nth(1).expect("Right example");
+    let kdl = right
+        .split("```kdl")
+        .nth(1)
+        .and_then(|t| t.split("```").next())
+        .expect("kdl block");
+    assert!(
+        kdl.find("route \"/\"") < kdl.find("route \"/blog\""),
+        "the example lists / first"
+    );
+    let (sources, c) = compile_text("ingress.kdl", kdl);
+    let diags = crate::common::rendered_diagnostics(&sources, &c);
+    let out = c.output.unwrap_or_else(|| panic!("{diags}"));
+    let f = out
+        .get("clusters/c1/services/virtualservice-public.istio-ingress.yaml")
+        .expect("ingress VirtualService");
+    let vs: Value = serde_saphyr::from_str(&f.contents).expect("yaml");
+    let prefixes: Vec<&str> = vs["spec"]["http"]
+        .as_array()
+        .expect("http")
+        .iter()
+        .filter_map(|r| r["match"][0]["uri"]["prefix"].as_str())
+        .collect();
+    assert_eq!(prefixes, ["/blog", "/"], "{}", f.contents);
+}
+
 #[test]
 fn dns_proxying_decides_where_services_resolve() {
     let topology = |dns: &str| {
