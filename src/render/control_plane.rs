@@ -191,6 +191,16 @@ fn mesh_config_values(cx: &Cx) -> Value {
     if !roots.is_empty() {
         // Federated meshes verify each other's workload certificates against these roots.
         m["caCertificates"] = json!(roots);
+        // istiod hands the merged roots to sidecars only over PCDS (pilot/pkg/xds/pcds.go),
+        // which pilot-agent requests only with PROXY_CONFIG_XDS_AGENT (default false,
+        // pilot/cmd/pilot-agent/options/options.go); without it the foreign root never
+        // reaches a proxy and cross-mesh mTLS fails. Istio's multi-root integration tests
+        // set it beside ISTIO_MULTIROOT_MESH (tests/integration/security/ca_custom_root).
+        set(
+            &mut m,
+            &["defaultConfig", "proxyMetadata", "PROXY_CONFIG_XDS_AGENT"],
+            json!("true"),
+        );
     }
     m
 }

@@ -743,6 +743,19 @@ fn federation_imports_through_the_exporters_gateway_with_mutual_trust() {
         "mTLS is mutual: the exporter trusts the importer too"
     );
     assert_eq!(shop["env"]["ISTIO_MULTIROOT_MESH"], "true");
+    // The merged roots reach sidecars only through PCDS (pilot/pkg/xds/pcds.go), which
+    // pilot-agent asks for only with PROXY_CONFIG_XDS_AGENT (default false,
+    // pilot/cmd/pilot-agent/options/options.go); Istio's multi-root tests set both.
+    for v in [&shop, &pay] {
+        assert_eq!(
+            v["env"]["ISTIO_MULTIROOT_MESH"], "true",
+            "both sides verify a foreign root"
+        );
+        assert_eq!(
+            v["meshConfig"]["defaultConfig"]["proxyMetadata"]["PROXY_CONFIG_XDS_AGENT"], "true",
+            "{v}"
+        );
+    }
     assert_eq!(
         shop["global"]["meshNetworks"]["payments.pay-net"]["gateways"][0]["address"],
         "52.28.10.20"

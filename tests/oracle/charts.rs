@@ -437,6 +437,11 @@ fn mesh_config(
         );
     }
     let peers = case.model.federated_with(mi);
+    if !peers.is_empty() {
+        e.expect(name, meta.get("PROXY_CONFIG_XDS_AGENT") == Some(&Value::from("true")), || {
+            "federated mesh whose proxies do not fetch the merged roots (PROXY_CONFIG_XDS_AGENT)".into()
+        });
+    }
     let roots = m["caCertificates"].as_array().cloned().unwrap_or_default();
     e.expect(name, roots.len() == peers.len(), || {
         format!(
