@@ -181,6 +181,28 @@ fn service(
             );
         } else if let Some(idx) = ast.meshes.iter().position(|o| o.name.value == e.value) {
             exports.push(idx);
+            // The imported host has no Kubernetes Service in the importing mesh; only its
+            // sidecars' DNS proxy answers for it (from the ServiceEntry meshc renders there).
+            let blocks: Vec<&ast::Mesh> = ast
+                .meshes
+                .iter()
+                .filter(|o| o.name.value == e.value)
+                .collect();
+            if !blocks
+                .iter()
+                .any(|o| o.dns_proxy.as_ref().is_some_and(|d| d.value))
+            {
+                let mut d = Diagnostic::new(
+                    Code::ImportWithoutDnsProxy,
+                    format!("mesh `{}` imports `{name}` but does not proxy DNS, so `{}` does not resolve there", e.value, svc_fqdn(s)),
+                )
+                .primary(e.span, "imported here");
+                d = match blocks.iter().find_map(|o| o.dns_proxy.as_ref()) {
+                    Some(off) => d.secondary(off.span, "DNS proxying off"),
+                    None => d.secondary(blocks[0].name.span, "no `dns-proxy #true`"),
+                };
+                diags.push(d.help(format!("add `dns-proxy #true` to mesh `{}`: its sidecars then answer for the imported name from the ServiceEntry", e.value)));
+            }
         } else {
             diags.push(
                 Diagnostic::new(
@@ -868,6 +890,12 @@ fn registry_host(host: &str, externals: &[&str]) -> Result<String, &'static str>
     } else {
         Err("is neither a Service (`name.namespace`) nor the host of an `external` of the mesh")
     }
+}
+
+/// `name.namespace.svc.cluster.local` of a declared service.
+fn svc_fqdn(s: &ast::Service) -> String {
+    let ns = s.namespace.as_ref().map_or("default", |n| n.value.as_str());
+    format!("{}.{ns}.svc.cluster.local", s.name.value)
 }
 
 fn telemetry(m: &ast::Mesh, diags: &mut Vec<Diagnostic>) -> Option<Telemetry> {

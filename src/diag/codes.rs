@@ -115,6 +115,7 @@ catalogue! {
     ServiceWithoutDeploy = "W0612", "service-without-deploy", Warning, "a service that runs nowhere";
     ExportWithoutGateway = "E0613", "export-without-gateway", Error, "an exported service whose clusters have no east-west IP address";
     RouteToUnplacedCluster = "E0614", "route-to-unplaced-cluster", Error, "a route sends traffic to a cluster that does not run the service";
+    ImportWithoutDnsProxy = "E0615", "import-without-dns-proxy", Error, "a mesh importing a service without the DNS proxying that resolves its name";
     // Version gates and known Istio bugs of the target release.
     StaleRemoteCredentials = "W0701", "stale-remote-credentials", Warning, "the target Istio release has known bugs when remote-secret credentials rotate";
     // User extension templates.

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::{Cx, HelmRelease, Layer, Place, metadata, set};
 use crate::ast::Mtls;
-use crate::model::{EXTERNAL_ISTIOD_NS, INGRESS_NS, ISTIO_SYSTEM, Role};
+use crate::model::{EXTERNAL_ISTIOD_NS, INGRESS_NS, ISTIO_SYSTEM, Role, Version};
 
 pub const EASTWEST_GATEWAY: &str = "istio-eastwestgateway";
 pub const EASTWEST_SELECTOR: &str = "eastwestgateway";
@@ -147,13 +147,33 @@ fn host_port(host: &str, port: u16) -> String {
 fn mesh_config_values(cx: &Cx) -> Value {
     let mut m = json!({ "trustDomain": cx.mesh.trust_domain });
     if cx.mesh.dns_proxy {
-        // A string: proxy metadata values are strings. On Istio 1.25+ addresses are
-        // allocated by istiod, so ISTIO_META_DNS_AUTO_ALLOCATE is not set.
+        // A string: proxy metadata values are strings.
         set(
             &mut m,
             &["defaultConfig", "proxyMetadata", "ISTIO_META_DNS_CAPTURE"],
             json!("true"),
         );
+        // The DNS proxy answers only for hosts with an address. From 1.25 istiod gives
+        // every ServiceEntry one (PILOT_ENABLE_IP_AUTOALLOCATE, default true); in 1.24 it
+        // is off (pilot/pkg/features/pilot.go), so an imported ServiceEntry, which has
+        // none, would not resolve unless the proxies allocate addresses themselves.
+        if cx.model.istio.version
+            < (Version {
+                major: 1,
+                minor: 25,
+                patch: 0,
+            })
+        {
+            set(
+                &mut m,
+                &[
+                    "defaultConfig",
+                    "proxyMetadata",
+                    "ISTIO_META_DNS_AUTO_ALLOCATE",
+                ],
+                json!("true"),
+            );
+        }
     }
     let local: Vec<String> = cx
         .mesh

@@ -632,6 +632,55 @@ fn ingress_routes_go_longest_prefix_first() {
     assert_eq!(prefixes, ["/blog", "/"], "{}", f.contents);
 }
 
+/// An imported name resolves only through the importer's DNS proxy (no cluster of the
+/// importing mesh has a Kubernetes Service for it): without one, refused; on 1.24, whose
+/// istiod does not give a ServiceEntry an address (PILOT_ENABLE_IP_AUTOALLOCATE off), the
+/// proxies allocate one themselves (ISTIO_META_DNS_AUTO_ALLOCATE).
+#[test]
+fn imported_names_resolve_on_every_supported_release() {
+    let text =
+        std::fs::read_to_string(root().join("examples/federation/topology.kdl")).expect("example");
+    let (_, c) = compile_text(
+        "examples/federation/topology.kdl",
+        &text.replace("dns-proxy #true", "dns-proxy #false"),
+    );
+    assert!(
+        c.diagnostics.iter().any(|d| d.code.as_str() == "E0615"),
+        "{:?}",
+        c.diagnostics
+    );
+    let (_, c) = compile_text(
+        "examples/federation/topology.kdl",
+        &text.replace("dns-proxy #true\n", ""),
+    );
+    assert!(
+        c.diagnostics.iter().any(|d| d.code.as_str() == "E0615"),
+        "dns-proxy left out: {:?}",
+        c.diagnostics
+    );
+    for (version, allocate) in [("1.24.2", true), ("1.30.3", false)] {
+        let (sources, c) = compile_text(
+            "examples/federation/topology.kdl",
+            &text.replace(
+                "istio version=\"1.30.3\"",
+                &format!("istio version=\"{version}\""),
+            ),
+        );
+        let diags = crate::common::rendered_diagnostics(&sources, &c);
+        let out = c.output.unwrap_or_else(|| panic!("{version}: {diags}"));
+        let app = out
+            .get("argocd/shop-1/application-shop-1-istiod.argocd.yaml")
+            .expect("shop istiod");
+        assert_eq!(
+            app.contents
+                .contains("ISTIO_META_DNS_AUTO_ALLOCATE: \"true\""),
+            allocate,
+            "{version}:\n{}",
+            app.contents
+        );
+    }
+}
+
 #[test]
 fn dns_proxying_decides_where_services_resolve() {
     let topology = |dns: &str| {

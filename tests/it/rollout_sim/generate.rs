@@ -171,6 +171,8 @@ pub fn topology(s: &Shape, engine: Engine) -> String {
                 out,
                 "    trust-bundle \"https://spiffe.alpha.example.org/bundle\""
             );
+            // It imports from beta: only the DNS proxy resolves the imported name (E0615).
+            let _ = writeln!(out, "    dns-proxy #true");
         }
         let _ = writeln!(out, "    ca cert-manager issuer=alpha-root");
         for n in 1..=s.networks {
@@ -263,6 +265,7 @@ pub fn topology(s: &Shape, engine: Engine) -> String {
             out,
             "    trust-bundle \"https://spiffe.beta.example.org/bundle\""
         );
+        let _ = writeln!(out, "    dns-proxy #true");
         let _ = writeln!(out, "    ca cert-manager issuer=beta-root");
         let _ = writeln!(out, "    network bnet");
         let ew = next_ip();
