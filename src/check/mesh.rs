@@ -587,7 +587,18 @@ fn api_server_problem(s: &str) -> Option<String> {
             "has a query or fragment, which a kubeconfig server does not take".to_string(),
         );
     }
-    let authority = rest.split('/').next().unwrap_or("");
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    // RFC 3986 path characters only: the URL goes into the kubeconfig istiod trusts, which
+    // ESO renders as a Go template, so a newline, space, quote or brace could add a key
+    // (`insecure-skip-tls-verify`) or a template action.
+    if let Some(bad) = path
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=:@/%".contains(*c)) || *c == '\'')
+    {
+        return Some(format!(
+            "has {bad:?} in its path, which a URL path cannot hold"
+        ));
+    }
     if authority.contains('@') {
         return Some("has a user name; credentials come from the remote secret".to_string());
     }

@@ -87,18 +87,24 @@ pub fn render(cx: &mut Cx) {
 /// peer's `token` and `ca` in the store. The API server is verified against the cluster's
 /// own CA, or the public roots (no `certificate-authority-data`: client-go then uses the
 /// system pool), and against `tls-server-name` when the URL's host is not in its
-/// certificate (client-go `rest.TLSClientConfig.ServerName`).
+/// certificate (client-go `rest.TLSClientConfig.ServerName`). Serialized from a value, not
+/// pasted together, so no field can add a key to it.
 fn kubeconfig(cluster: &str, server: &str, tls: &ApiServerTls) -> String {
-    let mut verify = String::new();
+    let mut c = json!({ "server": server });
     if !tls.system_roots {
-        verify.push_str("    certificate-authority-data: '{{ .ca | b64enc }}'\n");
+        c["certificate-authority-data"] = json!("{{ .ca | b64enc }}");
     }
     if let Some(name) = &tls.server_name {
-        verify.push_str(&format!("    tls-server-name: {name}\n"));
+        c["tls-server-name"] = json!(name);
     }
-    format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: {cluster}\n  cluster:\n    server: {server}\n{verify}contexts:\n- name: {cluster}\n  context:\n    cluster: {cluster}\n    user: {cluster}\ncurrent-context: {cluster}\nusers:\n- name: {cluster}\n  user:\n    token: '{{{{ .token }}}}'\n"
-    )
+    crate::yaml::to_yaml(&json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{ "name": cluster, "cluster": c }],
+        "contexts": [{ "name": cluster, "context": { "cluster": cluster, "user": cluster } }],
+        "current-context": cluster,
+        "users": [{ "name": cluster, "user": { "token": "{{ .token }}" } }]
+    }))
 }
 
 fn remote_secret(

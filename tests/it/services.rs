@@ -416,6 +416,15 @@ mesh prod {{
         ("https://admin@b.example", "user name"),
         ("https://b.example:6443?x=1", "query"),
         ("https://[2001:db8::zz]:6443", "IPv6"),
+        // The URL is written into the kubeconfig istiod trusts, which ESO renders as a
+        // template: nothing in it may add a key or a template action.
+        (
+            // `\n` is KDL's escape: the value holds a newline.
+            "https://b.example/x\\n    insecure-skip-tls-verify: true",
+            "path",
+        ),
+        ("https://b.example/{{ .token }}", "path"),
+        ("https://b.example/a b", "path"),
     ] {
         let (sources, c) = compile_text("api.kdl", &topology(url));
         let text = crate::common::rendered_diagnostics(&sources, &c);

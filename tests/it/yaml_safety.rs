@@ -222,6 +222,17 @@ fn yaml_1_1_words_as_names_are_quoted() {
             .ends_with("externalsecret-istio-remote-secret-yes.istio-system.yaml")
         {
             assert!(f.contents.contains("\"yes\": |"), "{}", f.contents);
+            // The kubeconfig inside is YAML that istiod reads with client-go (go-yaml v2
+            // semantics): `name: yes` there is a boolean and the remote secret is rejected.
+            let v: serde_json::Value = serde_saphyr::from_str(&f.contents).expect("yaml");
+            let kubeconfig = v["spec"]["target"]["template"]["data"]["yes"]
+                .as_str()
+                .expect("the kubeconfig template");
+            let bad = ambiguous_plain_scalars(kubeconfig);
+            assert!(
+                bad.is_empty(),
+                "kubeconfig: ambiguous plain scalars {bad:?}\n{kubeconfig}"
+            );
         }
     }
     assert!(
