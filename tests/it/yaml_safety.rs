@@ -246,3 +246,45 @@ fn yaml_1_1_words_as_names_are_quoted() {
             .any(|f| f.path == "clusters/no/kustomization.yaml")
     );
 }
+
+/// Names taken from data go into each file's header comment: a template path holding a
+/// newline must not end the comment and write YAML into the object.
+#[test]
+fn a_template_path_cannot_write_past_the_header_comment() {
+    let text = std::fs::read_to_string(root().join("examples/templates/topology.kdl"))
+        .expect("templates example")
+        .replace(
+            "\"templates/sidecar-default.yaml.j2\"",
+            "\"templates/sidecar-default.yaml.j2\\nkind: Secret\\n\"",
+        );
+    let mut sources = meshc::source::Sources::new();
+    sources.add("examples/templates/topology.kdl", text.as_str());
+    let loader = |from: &str, path: &str| {
+        let real = path.split('\n').next().unwrap_or(path);
+        crate::common::fs_loader(from, real).map(|(_, t)| (path.to_string(), t))
+    };
+    let c = meshc::compile_with(&mut sources, &loader);
+    let out = c.output.unwrap_or_else(|| panic!("{:?}", c.diagnostics));
+    let mut headers = 0;
+    for f in out
+        .files
+        .iter()
+        .filter(|f| f.contents.contains("sidecar-default"))
+    {
+        headers += 1;
+        let body: Vec<&str> = f
+            .contents
+            .lines()
+            .skip_while(|l| l.starts_with('#'))
+            .collect();
+        assert!(
+            !body
+                .iter()
+                .any(|l| l.starts_with("kind: Secret") || l.starts_with(".yaml.j2")),
+            "{}:\n{}",
+            f.path,
+            f.contents
+        );
+    }
+    assert!(headers > 0, "no file names the template");
+}
