@@ -223,7 +223,7 @@ fn traffic_policy(cx: &mut Cx, s: &Service) {
             "apiVersion": "networking.istio.io/v1",
             "kind": "VirtualService",
             "metadata": metadata(&s.name, Some(&s.namespace)),
-            "spec": { "hosts": [host], "http": http_routes(s, route) }
+            "spec": { "hosts": [host], "http": http_routes(s, Some(route), None) }
         });
         let origin = service_origin(cx, s, "route");
         cx.push(Place::Layer(Layer::Services), vs, origin);
@@ -232,16 +232,26 @@ fn traffic_policy(cx: &mut Cx, s: &Service) {
 
 /// The HTTP routes of a VirtualService: one per `match`, then the default route (the
 /// weighted split, or the host itself). Timeout and retries apply to every route.
-fn http_routes(s: &Service, route: &Route) -> Vec<Value> {
+///
+/// `entry` is an ingress route's prefix and port: every rule then also matches the prefix
+/// and names the port. The ingress VirtualService repeats the service's policy this way,
+/// since one bound to a gateway applies only there and the service's own (bound to the
+/// mesh: `gateways` omitted means `mesh`, networking/v1 virtual_service.proto) does not
+/// apply to what the gateway routed.
+fn http_routes(s: &Service, route: Option<&Route>, entry: Option<(&str, u16)>) -> Vec<Value> {
     let host = s.fqdn();
     let destination = |subset: Option<&str>| {
         let mut d = json!({ "host": host });
         if let Some(sub) = subset {
             d["subset"] = json!(sub);
         }
+        if let Some((_, port)) = entry {
+            d["port"] = json!({ "number": port });
+        }
         d
     };
     let finish = |mut r: Value| {
+        let Some(route) = route else { return r };
         if let Some(t) = &route.timeout {
             r["timeout"] = json!(t);
         }
@@ -257,8 +267,19 @@ fn http_routes(s: &Service, route: &Route) -> Vec<Value> {
         }
         r
     };
+    // A rule's match, with the entry's prefix; none if it matches everything.
+    let matching = |mut cond: Value, route: Value| {
+        if let Some((prefix, _)) = entry {
+            cond["uri"] = json!({ "prefix": prefix });
+        }
+        if cond_is_empty(&cond) {
+            json!({ "route": route })
+        } else {
+            json!({ "match": [cond], "route": route })
+        }
+    };
     let mut out = Vec::new();
-    for m in &route.matches {
+    for m in route.map_or(&[][..], |r| &r.matches[..]) {
         let mut cond = json!({});
         if let Some((header, kind, value)) = &m.header {
             let k = match kind {
@@ -274,66 +295,22 @@ fn http_routes(s: &Service, route: &Route) -> Vec<Value> {
         let subset = match &m.target {
             Target::Version(v) | Target::Cluster(v) => v.as_str(),
         };
-        let mut r =
-            json!({ "match": [cond], "route": [{ "destination": destination(Some(subset)) }] });
-        if cond_is_empty(&r["match"][0]) {
-            r = json!({ "route": [{ "destination": destination(Some(subset)) }] });
-        }
-        out.push(finish(r));
+        out.push(finish(matching(
+            cond,
+            json!([{ "destination": destination(Some(subset)) }]),
+        )));
     }
-    let default = if route.weights.is_empty() {
-        json!({ "route": [{ "destination": destination(None) }] })
-    } else {
-        let split: Vec<Value> = route
-            .weights
-            .iter()
-            .map(|(v, w)| json!({ "destination": destination(Some(v)), "weight": w }))
-            .collect();
-        json!({ "route": split })
+    let default = match route {
+        Some(r) if !r.weights.is_empty() => Value::Array(
+            r.weights
+                .iter()
+                .map(|(v, w)| json!({ "destination": destination(Some(v)), "weight": w }))
+                .collect(),
+        ),
+        _ => json!([{ "destination": destination(None) }]),
     };
-    out.push(finish(default));
+    out.push(finish(matching(json!({}), default)));
     out
-}
-
-/// The HTTP routes of an ingress route: the service's own routes (its matches, weighted
-/// split, timeout and retries) with the prefix added to every match and the port to every
-/// destination. A VirtualService bound to a gateway applies only there, and the service's
-/// own VirtualService (bound to the mesh) does not apply to traffic the gateway has routed
-/// (VirtualService `gateways`: omitted, it means `mesh`, the sidecars only; networking/v1
-/// virtual_service.proto), so the policy must be repeated here.
-fn ingress_http(s: &Service, prefix: &str, port: u16) -> Vec<Value> {
-    let uri = json!({ "prefix": prefix });
-    let mut rules = match &s.route {
-        Some(route) => http_routes(s, route),
-        None => vec![json!({ "route": [{ "destination": { "host": s.fqdn() } }] })],
-    };
-    for rule in &mut rules {
-        let matches = match rule.get_mut("match").and_then(Value::as_array_mut) {
-            Some(m) => std::mem::take(m),
-            None => vec![json!({})],
-        };
-        let matches: Vec<Value> = matches
-            .into_iter()
-            .map(|mut m| {
-                m["uri"] = uri.clone();
-                m
-            })
-            .collect();
-        if let Some(obj) = rule.as_object_mut() {
-            // `match` first, as everywhere else.
-            let rest = std::mem::take(obj);
-            obj.insert("match".to_string(), json!(matches));
-            for (k, v) in rest {
-                if k != "match" {
-                    obj.insert(k, v);
-                }
-            }
-        }
-        for d in rule["route"].as_array_mut().into_iter().flatten() {
-            d["destination"]["port"] = json!({ "number": port });
-        }
-    }
-    rules
 }
 
 fn cond_is_empty(v: &Value) -> bool {
@@ -525,7 +502,10 @@ fn ingress_routing(cx: &mut Cx) {
         routes.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
         let http: Vec<Value> = routes
             .iter()
-            .flat_map(|r| ingress_http(&cx.mesh.services[r.service], &r.prefix, r.port))
+            .flat_map(|r| {
+                let s = &cx.mesh.services[r.service];
+                http_routes(s, s.route.as_ref(), Some((&r.prefix, r.port)))
+            })
             .collect();
         let vs = json!({
             "apiVersion": "networking.istio.io/v1",
