@@ -357,6 +357,15 @@ pub const ROTATION_FIXED: Version = Version {
     patch: 3,
 };
 
+/// Where the topology writes the Istio release (`istio version="…"`), for labels of rules
+/// that depend on it.
+fn version_span(ast: &Ast, istio: &IstioTarget) -> Span {
+    ast.istio
+        .as_ref()
+        .and_then(|i| i.version.as_ref())
+        .map_or(istio.span, |v| v.span)
+}
+
 pub fn version_advisories(
     ast: &Ast,
     istio: Option<&IstioTarget>,
@@ -375,11 +384,7 @@ pub fn version_advisories(
         })
         .collect();
     let Some(first) = reading.first() else { return };
-    let span = ast
-        .istio
-        .as_ref()
-        .and_then(|i| i.version.as_ref())
-        .map_or(istio.span, |v| v.span);
+    let span = version_span(ast, istio);
     diags.push(
         Diagnostic::new(Code::StaleRemoteCredentials, format!("Istio {} can keep using stale credentials after a remote secret rotates", istio.version))
             .primary(span, format!("rotation bugs fixed in {ROTATION_FIXED}"))
@@ -410,11 +415,7 @@ pub fn ipv6_control_addresses(
     if istio.version >= IPV6_REMOTE_PILOT {
         return;
     }
-    let version_span = ast
-        .istio
-        .as_ref()
-        .and_then(|i| i.version.as_ref())
-        .map_or(istio.span, |v| v.span);
+    let version_span = version_span(ast, istio);
     for m in meshes {
         for (i, c) in m.clusters.iter().enumerate() {
             let Some(addr) = &c.east_west_address else {

@@ -65,12 +65,21 @@ pub fn examples() -> Vec<PathBuf> {
 /// All output of a successful compilation; panics with the diagnostics otherwise.
 pub fn output_of(path: &Path) -> meshc::emit::Output {
     let (sources, c) = compile_path(path);
+    expect_output(&path.display().to_string(), &sources, c)
+}
+
+/// All output of topology `text` (named `name`); panics with the diagnostics if it has errors.
+pub fn output_of_text(name: &str, text: &str) -> meshc::emit::Output {
+    let (sources, c) = compile_text(name, text);
+    expect_output(name, &sources, c)
+}
+
+fn expect_output(name: &str, sources: &Sources, c: Compilation) -> meshc::emit::Output {
     match c.output {
         Some(out) if !c.has_errors() => out,
         _ => panic!(
-            "{} does not compile:\n{}",
-            path.display(),
-            rendered_diagnostics(&sources, &c)
+            "{name} does not compile:\n{}",
+            rendered_diagnostics(sources, &c)
         ),
     }
 }

@@ -346,9 +346,7 @@ mesh prod {{
         ("\"shop/web\"", "web.shop.svc.cluster.local"),
         ("\"blog/web\"", "web.blog.svc.cluster.local"),
     ] {
-        let (sources, c) = compile_text("ingress.kdl", &topology(target));
-        let diags = crate::common::rendered_diagnostics(&sources, &c);
-        let out = c.output.unwrap_or_else(|| panic!("{target}:\n{diags}"));
+        let out = crate::common::output_of_text("ingress.kdl", &topology(target));
         let vs = out
             .files
             .iter()
@@ -460,9 +458,7 @@ mesh prod {
     }
 }
 "#;
-    let (sources, c) = compile_text("tls.kdl", text);
-    let diags = crate::common::rendered_diagnostics(&sources, &c);
-    let out = c.output.unwrap_or_else(|| panic!("{diags}"));
+    let out = crate::common::output_of_text("tls.kdl", text);
     let kubeconfig = |peer: &str| -> String {
         let f = out
             .get(&format!("clusters/a/remote-secrets/externalsecret-istio-remote-secret-{peer}.istio-system.yaml"))
@@ -512,9 +508,8 @@ fn an_ipv6_control_plane_address_is_bracketed_and_needs_the_1_30_charts_for_remo
             .expect("example")
     };
     let external = read("external-control-plane").replace("\"35.10.0.1\"", "\"2001:db8::a\"");
-    let (sources, c) = compile_text("examples/external-control-plane/topology.kdl", &external);
-    let diags = crate::common::rendered_diagnostics(&sources, &c);
-    let out = c.output.unwrap_or_else(|| panic!("{diags}"));
+    let out =
+        crate::common::output_of_text("examples/external-control-plane/topology.kdl", &external);
     let app = out
         .get("argocd/cp/application-cp-istiod-external.argocd.yaml")
         .expect("the external istiod's Application");
@@ -548,9 +543,7 @@ fn an_ingress_route_applies_the_services_canary_and_retries() {
         "    // Reads of the local replica only",
         "    ingress public cluster=use1 {\n        host \"shop.acme.io\" tls-secret=shop-cert\n        route \"/catalog\" service=catalog\n    }\n\n    // Reads of the local replica only",
     );
-    let (sources, c) = compile_text("examples/canary-failover/topology.kdl", &text);
-    let diags = crate::common::rendered_diagnostics(&sources, &c);
-    let out = c.output.unwrap_or_else(|| panic!("{diags}"));
+    let out = crate::common::output_of_text("examples/canary-failover/topology.kdl", &text);
     let f = out
         .get("clusters/use1/services/virtualservice-public.istio-ingress.yaml")
         .expect("the ingress VirtualService");
@@ -625,9 +618,7 @@ fn ingress_routes_go_longest_prefix_first() {
         kdl.find("route \"/\"") < kdl.find("route \"/blog\""),
         "the example lists / first"
     );
-    let (sources, c) = compile_text("ingress.kdl", kdl);
-    let diags = crate::common::rendered_diagnostics(&sources, &c);
-    let out = c.output.unwrap_or_else(|| panic!("{diags}"));
+    let out = crate::common::output_of_text("ingress.kdl", kdl);
     let f = out
         .get("clusters/c1/services/virtualservice-public.istio-ingress.yaml")
         .expect("ingress VirtualService");
@@ -668,15 +659,13 @@ fn imported_names_resolve_on_every_supported_release() {
         c.diagnostics
     );
     for (version, allocate) in [("1.24.2", true), ("1.30.3", false)] {
-        let (sources, c) = compile_text(
+        let out = crate::common::output_of_text(
             "examples/federation/topology.kdl",
             &text.replace(
                 "istio version=\"1.30.3\"",
                 &format!("istio version=\"{version}\""),
             ),
         );
-        let diags = crate::common::rendered_diagnostics(&sources, &c);
-        let out = c.output.unwrap_or_else(|| panic!("{version}: {diags}"));
         let app = out
             .get("argocd/shop-1/application-shop-1-istiod.argocd.yaml")
             .expect("shop istiod");
