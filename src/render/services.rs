@@ -236,8 +236,8 @@ fn traffic_policy(cx: &mut Cx, s: &Service) {
 /// `entry` is an ingress route's prefix and port: every rule then also matches the prefix
 /// and names the port. The ingress VirtualService repeats the service's policy this way,
 /// since one bound to a gateway applies only there and the service's own (bound to the
-/// mesh: `gateways` omitted means `mesh`, networking/v1 virtual_service.proto) does not
-/// apply to what the gateway routed.
+/// mesh: `gateways` omitted means `mesh`, istio.io/api
+/// networking/v1alpha3/virtual_service.proto) does not apply to what the gateway routed.
 fn http_routes(s: &Service, route: Option<&Route>, entry: Option<(&str, u16)>) -> Vec<Value> {
     let host = s.fqdn();
     let destination = |subset: Option<&str>| {
