@@ -36,6 +36,7 @@ pub struct Istio {
     pub node: Span,
     pub version: Option<Spanned<String>>,
     pub charts: Option<Spanned<String>>,
+    pub hub: Option<Spanned<String>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,6 +99,8 @@ pub enum CaSource {
 pub struct Ca {
     pub node: Span,
     pub source: CaSource,
+    /// `root=`: the name of the root the mesh's CA chains to.
+    pub root: Option<Spanned<String>>,
 }
 
 #[derive(Debug)]

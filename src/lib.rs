@@ -3,6 +3,10 @@
 //! ARCHITECTURE.md. This library does no I/O: [`compile`] takes source text and returns
 //! files as bytes together with every diagnostic.
 
+/// `meshc --version`: the crate version and the Istio releases meshc targets
+/// (`check::MIN_ISTIO` to `check::MAX_ISTIO_MINOR`; a test keeps them in step).
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (Istio 1.24 to 1.31)");
+
 pub mod ast;
 pub mod check;
 pub mod diag;

@@ -17,7 +17,7 @@ use meshc::source::Sources;
 #[derive(Parser)]
 #[command(
     name = "meshc",
-    version,
+    version = meshc::VERSION,
     about = "Compile a KDL service-mesh topology into per-cluster Istio and Kubernetes manifests"
 )]
 #[command(

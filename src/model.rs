@@ -32,6 +32,8 @@ pub struct IstioTarget {
     pub version: Version,
     /// Helm repository of the Istio charts.
     pub charts: String,
+    /// Registry and path of the Istio images (`global.hub` of every istiod release).
+    pub hub: String,
     pub span: Span,
 }
 
@@ -75,9 +77,11 @@ impl SecretStore {
         }
     }
 
-    /// The store key for a path below the prefix.
-    pub fn key(&self, rest: &str) -> String {
-        format!("{}{rest}", self.prefix)
+    /// The store key for a path below the prefix, as cluster `reader` reads it: a `{cluster}`
+    /// in the prefix is the reading cluster, so each cluster's store reads only its own
+    /// area (docs/credentials.md).
+    pub fn key(&self, reader: &str, rest: &str) -> String {
+        format!("{}{rest}", self.prefix.replace("{cluster}", reader))
     }
 }
 
@@ -104,8 +108,12 @@ pub struct Mesh {
     pub networks: Vec<String>,
     pub clusters: Vec<Cluster>,
     pub namespaces: Vec<Namespace>,
-    /// SPIFFE bundle endpoint of the mesh, for meshes it federates with.
+    /// SPIFFE bundle endpoint of the mesh, for meshes it federates with that do not share
+    /// its root.
     pub trust_bundle: Option<String>,
+    /// `ca … root=`: meshes naming the same root share it (and trust each other's
+    /// certificates without a bundle).
+    pub shared_root: Option<String>,
     pub services: Vec<Service>,
     pub externals: Vec<External>,
     pub ingresses: Vec<Ingress>,
@@ -144,6 +152,16 @@ pub struct Cluster {
     /// How peers verify the API server's certificate.
     pub api_server_tls: ApiServerTls,
     pub east_west_address: Option<String>,
+}
+
+impl Cluster {
+    /// Whether the cluster's east-west gateway is known by IP address (not by host name,
+    /// nor missing).
+    pub fn gateway_is_ip(&self) -> bool {
+        self.east_west_address
+            .as_deref()
+            .is_some_and(|a| a.parse::<std::net::IpAddr>().is_ok())
+    }
 }
 
 /// How a remote kubeconfig verifies a cluster's API server (client-go's cluster
@@ -509,6 +527,20 @@ impl Model {
             }
         }
         out
+    }
+
+    /// Whether meshes `a` and `b` name the same root (`ca … root=`): each then verifies the
+    /// other's certificates with the root it already has, and no trust bundle is needed.
+    pub fn share_root(&self, a: usize, b: usize) -> bool {
+        let (a, b) = (&self.meshes[a].shared_root, &self.meshes[b].shared_root);
+        a.is_some() && a == b
+    }
+
+    /// Services of mesh `m` exported to mesh `to`, as service indices.
+    pub fn exported_to(&self, m: usize, to: usize) -> Vec<usize> {
+        (0..self.meshes[m].services.len())
+            .filter(|&k| self.meshes[m].services[k].exports.contains(&to))
+            .collect()
     }
 
     /// Services of other meshes exported to mesh `m`, as (exporting mesh, service) indices.

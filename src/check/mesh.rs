@@ -109,6 +109,11 @@ fn mesh(m: &ast::Mesh, diags: &mut Vec<Diagnostic>) -> Mesh {
         networks,
         clusters,
         trust_bundle: m.trust_bundle.as_ref().map(|t| t.value.clone()),
+        shared_root: m
+            .ca
+            .as_ref()
+            .and_then(|c| c.root.as_ref())
+            .map(|r| r.value.clone()),
         services: Vec::new(),
         externals: Vec::new(),
         ingresses: Vec::new(),

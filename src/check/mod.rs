@@ -6,6 +6,8 @@ mod mesh;
 mod service;
 mod top;
 
+pub use top::{MAX_ISTIO_MINOR, MIN_ISTIO};
+
 use crate::ast::Ast;
 use crate::diag::Diagnostic;
 use crate::model::Model;

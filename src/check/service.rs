@@ -227,16 +227,12 @@ fn service(
     if !exports.is_empty() {
         for d in &deploys {
             let c = &mesh.clusters[d.cluster];
-            let ok = c
-                .east_west_address
-                .as_deref()
-                .is_some_and(|a| a.parse::<std::net::IpAddr>().is_ok());
-            if !ok {
+            if c.east_west_address.is_none() {
                 diags.push(
-                    Diagnostic::new(Code::ExportWithoutGateway, format!("exported service `{name}` runs in `{}`, which has no east-west IP address", c.name))
+                    Diagnostic::new(Code::ExportWithoutGateway, format!("exported service `{name}` runs in `{}`, which has no east-west address", c.name))
                         .primary(d.span, "other meshes reach this workload through its cluster's east-west gateway")
                         .secondary(c.span, "cluster declared here")
-                        .help("add `east-west-address \"IP\"` to the cluster: importing meshes send traffic to that gateway, and Istio's meshNetworks only takes IP addresses"),
+                        .help("add `east-west-address \"IP or host name\"` to the cluster: importing meshes send traffic to that gateway on port 15443"),
                 );
             }
         }

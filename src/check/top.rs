@@ -12,6 +12,9 @@ pub const MIN_ISTIO: Version = Version {
     minor: 24,
     patch: 0,
 };
+/// The newest Istio minor release meshc's rules were written against (its source read for
+/// 1.24 to 1.31, docs/models.md); `meshc --version` prints the range.
+pub const MAX_ISTIO_MINOR: u32 = 31;
 /// Istio's charts moved here for 1.31 and later releases; earlier ones are mirrored.
 pub const DEFAULT_CHARTS: &str = "https://blob.istio.io/istio-release/charts";
 
@@ -70,8 +73,24 @@ pub fn istio(ast: &Ast, diags: &mut Vec<Diagnostic>) -> Option<IstioTarget> {
             .help(format!("the official repository is {DEFAULT_CHARTS}")),
         );
     }
+    if let Some(hub) = &istio.hub
+        && let Err(why) = image_hub(&hub.value)
+    {
+        diags.push(
+            Diagnostic::new(
+                Code::InvalidValue,
+                format!("`{}` is not an image registry path", hub.value),
+            )
+            .primary(hub.span, why)
+            .help(format!("write the registry and repository path the images are pulled from, without a tag, e.g. \"registry.acme.io/istio\" (default {DEFAULT_HUB})")),
+        );
+    }
     Some(IstioTarget {
         version: parsed,
+        hub: istio
+            .hub
+            .as_ref()
+            .map_or(DEFAULT_HUB.to_string(), |h| h.value.clone()),
         charts: istio
             .charts
             .as_ref()
@@ -80,6 +99,48 @@ pub fn istio(ast: &Ast, diags: &mut Vec<Diagnostic>) -> Option<IstioTarget> {
             }),
         span: istio.node,
     })
+}
+
+/// Where Istio images come from unless the topology names a mirror. The charts' own default
+/// changes between releases (1.30: `registry.istio.io/testing` for dev builds, published
+/// charts stamped with `registry.istio.io/release`, a registry Istio retired in late 2026),
+/// so meshc always sets it. "Releases are published to docker hub under 'istio' project"
+/// (manifests/charts/istio-control/istio-discovery/values.yaml, 1.24 to 1.30).
+pub const DEFAULT_HUB: &str = "docker.io/istio";
+
+/// A registry host (with an optional port) and repository path, as the charts join it with
+/// `/<image>:<tag>`: Docker's reference grammar (distribution/reference), without a tag.
+fn image_hub(hub: &str) -> Result<(), &'static str> {
+    if hub.contains("://") {
+        return Err("a registry path has no scheme");
+    }
+    let mut parts = hub.split('/');
+    let host = parts.next().unwrap_or_default();
+    let path: Vec<&str> = parts.collect();
+    let (name, port) = host.split_once(':').unwrap_or((host, ""));
+    let host_ok = !name.is_empty()
+        && name
+            .split('.')
+            .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        && (port.is_empty() || (port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit())))
+        && !(host.contains(':') && port.is_empty());
+    if !host_ok {
+        return Err("expected a registry host name, optionally with :PORT");
+    }
+    let component = |c: &str| {
+        !c.is_empty()
+            && c.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+            && c.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+            && c.bytes().last().is_some_and(|b| b.is_ascii_alphanumeric())
+    };
+    if path.iter().any(|c| c.contains(':')) {
+        return Err("a hub has no tag: meshc adds the release's tag");
+    }
+    if !path.iter().all(|c| component(c)) {
+        return Err("path components are lower-case letters, digits and . _ - between them");
+    }
+    Ok(())
 }
 
 pub fn parse_version(s: &str) -> Option<Version> {
@@ -217,8 +278,20 @@ pub fn gitops(ast: &Ast, diags: &mut Vec<Diagnostic>) -> Option<crate::model::Gi
     })
 }
 
-pub fn secrets(ast: &Ast, _diags: &mut [Diagnostic]) -> Option<SecretStore> {
+pub fn secrets(ast: &Ast, diags: &mut Vec<Diagnostic>) -> Option<SecretStore> {
     let s = ast.secrets.as_ref()?;
+    if let Some(p) = &s.prefix
+        && p.value.replace("{cluster}", "").contains(['{', '}'])
+    {
+        diags.push(
+            Diagnostic::new(
+                Code::InvalidValue,
+                format!("store prefix `{}` has an unknown placeholder", p.value),
+            )
+            .primary(p.span, "only `{cluster}` is replaced")
+            .help("`{cluster}` stands for the cluster that reads the key, e.g. `prefix=\"mesh/{cluster}/\"` gives each cluster its own area of the store (docs/credentials.md)"),
+        );
+    }
     Some(SecretStore {
         store: s.store.as_ref()?.value.clone(),
         kind: s
@@ -307,7 +380,8 @@ pub fn cross_mesh(ast: &Ast, meshes: &[Mesh], diags: &mut Vec<Diagnostic>) {
 }
 
 /// Federated meshes trust each other's roots: mutual TLS between them needs each side to
-/// verify the other's certificates, so both publish a trust bundle.
+/// verify the other's certificates, so both share one root (`ca … root=`) or both publish
+/// a trust bundle.
 fn federation(ast: &Ast, meshes: &[Mesh], diags: &mut Vec<Diagnostic>) {
     for a in &ast.meshes {
         if let Some(t) = &a.trust_bundle
@@ -331,8 +405,10 @@ fn federation(ast: &Ast, meshes: &[Mesh], diags: &mut Vec<Diagnostic>) {
                     .find(|s| s.name.value == svc.name)
                     .and_then(|s| s.exports.iter().find(|e| e.value == importer.name))
                     .map_or(svc.span, |e| e.span);
+                let shared =
+                    exporter.shared_root.is_some() && exporter.shared_root == importer.shared_root;
                 for m in [exporter, importer] {
-                    if m.trust_bundle.is_some() || reported.contains(&m.name.as_str()) {
+                    if shared || m.trust_bundle.is_some() || reported.contains(&m.name.as_str()) {
                         continue;
                     }
                     reported.push(&m.name);
@@ -340,7 +416,7 @@ fn federation(ast: &Ast, meshes: &[Mesh], diags: &mut Vec<Diagnostic>) {
                         Diagnostic::new(Code::MissingTrustBundle, format!("mesh `{}` federates with another mesh but publishes no trust bundle", m.name))
                             .primary(m.span, "no `trust-bundle`")
                             .secondary(export_span, format!("`{}` is exported from `{}` to `{}` here", svc.name, exporter.name, importer.name))
-                            .help("mTLS between meshes needs each side to trust the other's root: add `trust-bundle \"https://…\"` with the mesh's SPIFFE bundle endpoint"),
+                            .help("mTLS between meshes needs each side to trust the other's root: if both meshes' CAs chain to one root, say so with `ca … root=NAME` on both; otherwise add `trust-bundle \"https://…\"` with the mesh's SPIFFE bundle endpoint"),
                     );
                 }
             }
@@ -348,13 +424,15 @@ fn federation(ast: &Ast, meshes: &[Mesh], diags: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Istio releases before 1.30.3 mishandle rotated remote-secret credentials (istio/istio
+/// Istio releases before 1.30.4 mishandle rotated remote-secret credentials (istio/istio
 /// #60612, #60920, #61043); meshc's remote secrets are refreshed from the store, which is
-/// exactly that path.
+/// exactly that path. The last fixes reached release-1.30 after 1.30.3 was tagged
+/// (2026-07-13): "don't wipe endpoint shards when a superseded registry closes" (#61044)
+/// as #61159 on 2026-08-06, so 1.30.4 is the first patch release with all of them.
 pub const ROTATION_FIXED: Version = Version {
     major: 1,
     minor: 30,
-    patch: 3,
+    patch: 4,
 };
 
 /// Where the topology writes the Istio release (`istio version="…"`), for labels of rules
@@ -389,7 +467,7 @@ pub fn version_advisories(
         Diagnostic::new(Code::StaleRemoteCredentials, format!("Istio {} can keep using stale credentials after a remote secret rotates", istio.version))
             .primary(span, format!("rotation bugs fixed in {ROTATION_FIXED}"))
             .secondary(first.span, format!("mesh `{}` reads clusters through remote secrets", first.name))
-            .help("target Istio 1.30.3 or newer (`istio version=\"1.31.1\"`), or restart istiod after rotating reader tokens"),
+            .help(format!("target Istio {ROTATION_FIXED} or newer (`istio version=\"1.31.1\"`), or restart istiod after rotating reader tokens")),
     );
 }
 

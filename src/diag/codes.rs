@@ -113,7 +113,7 @@ catalogue! {
     DeployOutsideMesh = "E0610", "deploy-outside-mesh", Error, "a service placed in a cluster of another mesh";
     WorkloadOnExternal = "E0611", "workload-on-external", Error, "a workload or ingress on an external control-plane cluster";
     ServiceWithoutDeploy = "W0612", "service-without-deploy", Warning, "a service that runs nowhere";
-    ExportWithoutGateway = "E0613", "export-without-gateway", Error, "an exported service whose clusters have no east-west IP address";
+    ExportWithoutGateway = "E0613", "export-without-gateway", Error, "an exported service whose clusters have no east-west address";
     RouteToUnplacedCluster = "E0614", "route-to-unplaced-cluster", Error, "a route sends traffic to a cluster that does not run the service";
     ImportWithoutDnsProxy = "E0615", "import-without-dns-proxy", Error, "a mesh importing a service without the DNS proxying that resolves its name";
     // Version gates and known Istio bugs of the target release.

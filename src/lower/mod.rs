@@ -128,6 +128,7 @@ fn lower_istio(cx: &mut Cx, node: &KdlNode) -> Istio {
         node: r.name_span(cx),
         version: r.prop_str(cx, "version"),
         charts: r.prop_str(cx, "charts"),
+        hub: r.prop_str(cx, "hub"),
     };
     no_children(cx, &r);
     r.finish(cx);
@@ -333,6 +334,7 @@ fn lower_ca(cx: &mut Cx, node: &KdlNode) -> Option<Ca> {
         Spanned::new(kind, k.span)
     });
     let key = r.prop_str(cx, "key");
+    let root = r.prop_str(cx, "root");
     no_children(cx, &r);
     let node_span = r.name_span(cx);
     r.finish(cx);
@@ -371,6 +373,7 @@ fn lower_ca(cx: &mut Cx, node: &KdlNode) -> Option<Ca> {
     Some(Ca {
         node: node_span,
         source,
+        root,
     })
 }
 

@@ -109,12 +109,17 @@ pub static ISTIO: NodeSpec = NodeSpec {
         req(
             "version",
             String,
-            "Istio release, e.g. \"1.28.2\" (1.24 or newer).",
+            "Istio release, e.g. \"1.30.4\" (1.24 to 1.31).",
         ),
         opt(
             "charts",
             String,
             "Helm repository of the Istio charts (default: the official repository).",
+        ),
+        opt(
+            "hub",
+            String,
+            "Registry and path of the Istio images, e.g. a pull-through mirror \"registry.acme.io/istio\" (default: \"docker.io/istio\", where every Istio release is published).",
         ),
     ],
     children: &[],
@@ -185,7 +190,7 @@ pub static SECRETS: NodeSpec = NodeSpec {
         opt(
             "prefix",
             String,
-            "Prefix of every key meshc reads from or writes to the store, e.g. \"mesh/\".",
+            "Prefix of every key meshc reads from or writes to the store, e.g. \"mesh/\". `{cluster}` in it stands for the cluster that reads the key, giving each cluster its own area (docs/credentials.md).",
         ),
     ],
     children: &[],
@@ -250,6 +255,11 @@ pub static CA: NodeSpec = NodeSpec {
             "key",
             String,
             "external-secret: store key of each cluster's CA material; `{cluster}` is replaced by the cluster name (required).",
+        ),
+        opt(
+            "root",
+            Name,
+            "A name for the root CA this mesh's CA chains to. Meshes that name the same root share it, so they federate without trust bundles (docs/federation.md).",
         ),
     ],
     children: &[],

@@ -5,8 +5,6 @@
 //! configuration. Values follow Istio's install guides; see
 //! docs/models.md for the mapping, model by model.
 
-use std::net::IpAddr;
-
 use serde_json::{Value, json};
 
 use super::{Cx, HelmRelease, Layer, Place, metadata, set};
@@ -39,8 +37,7 @@ fn control_address(cx: &Cx, j: usize) -> (String, bool) {
         .east_west_address
         .clone()
         .unwrap_or_default();
-    let is_ip = addr.parse::<IpAddr>().is_ok();
-    (addr, is_ip)
+    (addr, cx.mesh.clusters[j].gateway_is_ip())
 }
 
 fn namespaces(cx: &mut Cx) {
@@ -199,18 +196,17 @@ fn mesh_config_values(cx: &Cx) -> Value {
     let Some(me) = cx.model.mesh_index(&cx.mesh.name) else {
         return m;
     };
-    let roots: Vec<Value> = cx
-        .model
-        .federated_with(me)
-        .into_iter()
-        .map(|j| {
-            let other = &cx.model.meshes[j];
-            json!({ "spiffeBundleUrl": other.trust_bundle, "trustDomains": [other.trust_domain] })
-        })
-        .collect();
-    if !roots.is_empty() {
-        // Federated meshes verify each other's workload certificates against these roots.
-        m["caCertificates"] = json!(roots);
+    let trusted = trusted_peers(cx.model, me);
+    if !trusted.is_empty() {
+        // The trust domains (and, for peers with their own root, the roots) of the meshes
+        // this one federates with. istiod accepts client certificates of every trust
+        // domain listed here on inbound mTLS (`TrustDomainsForValidation`,
+        // pilot/pkg/networking/plugin/authn/util.go); unlike `trustDomainAliases`, these
+        // do not make a peer's principals equal to local ones in authorization policies
+        // (pilot/pkg/security/trustdomain/bundle.go reads only the aliases).
+        m["caCertificates"] = json!(trusted);
+    }
+    if trusted.iter().any(|t| t.get("spiffeBundleUrl").is_some()) {
         // istiod hands the merged roots to sidecars only over PCDS (pilot/pkg/xds/pcds.go),
         // which pilot-agent requests only with PROXY_CONFIG_XDS_AGENT (default false,
         // pilot/cmd/pilot-agent/options/options.go); without it the foreign root never
@@ -225,19 +221,56 @@ fn mesh_config_values(cx: &Cx) -> Value {
     m
 }
 
+/// `meshConfig.caCertificates` of mesh `me`, one entry per federated mesh whose workloads
+/// it must verify. A peer with its own root: that root, from its SPIFFE bundle endpoint,
+/// for identities of its trust domain (both directions of an export verify the other
+/// side). A peer that shares the root (`ca … root=`): the chain already verifies, so only
+/// the trust domain, and only where `me` accepts that peer's clients (it exports to it);
+/// an importer verifies the exporter's server certificate by its SAN, not its trust domain.
+fn trusted_peers(model: &crate::model::Model, me: usize) -> Vec<Value> {
+    model
+        .federated_with(me)
+        .into_iter()
+        .filter_map(|j| {
+            let other = &model.meshes[j];
+            if !model.share_root(me, j) {
+                Some(json!({ "spiffeBundleUrl": other.trust_bundle, "trustDomains": [other.trust_domain] }))
+            } else if !model.exported_to(me, j).is_empty() {
+                Some(json!({ "trustDomains": [other.trust_domain] }))
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
 /// What an istiod of the mesh needs beyond identity and meshConfig: several roots for
 /// federation, and the gateways of networks it reaches only through imported services.
 fn federation_values(cx: &Cx, values: &mut Value) {
     let Some(me) = cx.model.mesh_index(&cx.mesh.name) else {
         return;
     };
-    if !cx.model.federated_with(me).is_empty() {
+    if trusted_peers(cx.model, me)
+        .iter()
+        .any(|t| t.get("spiffeBundleUrl").is_some())
+    {
+        // More than one root: istiod distributes the peers' roots with its own.
         values["env"]["ISTIO_MULTIROOT_MESH"] = json!("true");
     }
     let mut networks = serde_json::Map::new();
     for (mi, si) in cx.model.imports_of(me) {
         let exporter = &cx.model.meshes[mi];
-        for d in &exporter.services[si].deploys {
+        let s = &exporter.services[si];
+        // Only imports whose endpoints carry the exporter's network (all its gateways
+        // known by IP; otherwise they are dialled directly, see `services::imports`).
+        if !s
+            .deploys
+            .iter()
+            .all(|d| exporter.clusters[d.cluster].gateway_is_ip())
+        {
+            continue;
+        }
+        for d in &s.deploys {
             let c = &exporter.clusters[d.cluster];
             networks.insert(
                 super::services::foreign_network(exporter, d.cluster),
@@ -250,8 +283,20 @@ fn federation_values(cx: &Cx, values: &mut Value) {
     }
     if !networks.is_empty() {
         // Endpoints of imported services carry the exporter's network; this is where
-        // istiod finds that network's gateway (IP only, which the checker ensures).
+        // istiod finds that network's gateway.
         values["global"]["meshNetworks"] = Value::Object(networks);
+    }
+}
+
+/// Every istiod release that renders images names the image hub: istiod's own image and
+/// the injector's (proxies, and gateways with `image: auto`) take `global.hub`; the gateway
+/// and base charts name no image of their own. A remote's istiod release (`profile:
+/// remote`) renders no Deployment, and its pods are injected by the control plane's
+/// istiod with that istiod's values, so the hub is not written there (the oracle's values
+/// check finds it unread).
+fn pin_hub(cx: &Cx, chart: &str, values: &mut Value) {
+    if chart == "istiod" && values["profile"] != "remote" {
+        values["global"]["hub"] = json!(cx.model.istio.hub);
     }
 }
 
@@ -260,9 +305,10 @@ fn release(
     release: &str,
     chart: &'static str,
     namespace: &'static str,
-    values: Value,
+    mut values: Value,
     what: &str,
 ) {
+    pin_hub(cx, chart, &mut values);
     let origin = cx.cluster_origin(what);
     cx.releases.push(HelmRelease {
         release: release.to_string(),
@@ -481,7 +527,16 @@ fn external(cx: &mut Cx) {
             { "name": "inject-volume", "mountPath": "/var/lib/istio/inject" }
         ]
     });
+    if !is_ip {
+        // The gateway re-encrypts to istiod with the remote's host name as SNI and checks
+        // it against istiod's certificate (auto SNI and SAN validation when the
+        // DestinationRule names neither, cluster_tls.go `setAutoSniAndAutoSanValidation`);
+        // istiod signs its own certificate for the names listed here
+        // (pilot/pkg/bootstrap/server.go, ISTIOD_CUSTOM_HOST).
+        values["env"]["ISTIOD_CUSTOM_HOST"] = json!(addr);
+    }
     federation_values(cx, &mut values);
+    pin_hub(cx, "istiod", &mut values);
     let origin = cx.cluster_origin("control-plane external");
     cx.releases.push(HelmRelease {
         release: "istiod-external".to_string(),
@@ -531,6 +586,9 @@ fn expose_external_istiod(cx: &mut Cx, addr: &str, is_ip: bool) {
     cx.push(Place::Layer(Layer::Mesh), gw, origin.clone());
     cx.push(Place::Layer(Layer::Mesh), vs, origin.clone());
     if !is_ip {
+        // istiod's certificate is the mesh CA's: verified with the mesh's root (see
+        // `trust::gateway_root`), not the OS roots a SIMPLE DestinationRule defaults to.
+        let tls = json!({ "mode": "SIMPLE", "credentialName": super::trust::EXTERNAL_ISTIOD_CA });
         let dr = json!({
             "apiVersion": "networking.istio.io/v1",
             "kind": "DestinationRule",
@@ -538,8 +596,8 @@ fn expose_external_istiod(cx: &mut Cx, addr: &str, is_ip: bool) {
             "spec": {
                 "host": host,
                 "trafficPolicy": { "portLevelSettings": [
-                    { "port": { "number": 15012 }, "tls": { "mode": "SIMPLE" }, "connectionPool": { "http": { "h2UpgradePolicy": "UPGRADE" } } },
-                    { "port": { "number": 443 }, "tls": { "mode": "SIMPLE" } }
+                    { "port": { "number": 15012 }, "tls": tls.clone(), "connectionPool": { "http": { "h2UpgradePolicy": "UPGRADE" } } },
+                    { "port": { "number": 443 }, "tls": tls }
                 ] }
             }
         });

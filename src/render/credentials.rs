@@ -3,7 +3,10 @@
 //! istiod expects (name `istio-remote-secret-<peer>`, label `istio/multiCluster: "true"`,
 //! data key = the peer's cluster name) from a token kept in the secret store. The peer
 //! side gets the service-account token Secret that Kubernetes fills in, and a PushSecret
-//! that publishes it to the store. No token is ever written by meshc.
+//! that publishes it to the store. No token is ever written by meshc. Keys are
+//! `<prefix>clusters/<owner>/<account>`; a `{cluster}` in the prefix names the reading
+//! cluster, so a token is pushed once per reader, into that reader's own area
+//! (docs/credentials.md says what each store must then allow).
 
 use serde_json::{Value, json};
 
@@ -34,9 +37,12 @@ impl Account {
     }
 }
 
-/// Store key where cluster `cluster`'s token for `account` lives.
-fn store_key(store: &SecretStore, cluster: &str, account: Account) -> String {
-    store.key(&format!("clusters/{cluster}/{}", account.store_suffix()))
+/// Store key where cluster `reader` finds cluster `owner`'s token for `account`.
+fn store_key(store: &SecretStore, reader: &str, owner: &str, account: Account) -> String {
+    store.key(
+        reader,
+        &format!("clusters/{owner}/{}", account.store_suffix()),
+    )
 }
 
 /// The remote secret a control plane reads cluster `peer` with.
@@ -53,10 +59,11 @@ pub fn render(cx: &mut Cx) {
     };
     let i = cx.i;
     let ns = cx.mesh.istiod_namespace(i);
+    let me = cx.cluster().name.clone();
     for j in cx.mesh.peers_read_by(i) {
         let peer = &cx.mesh.clusters[j];
         let name = remote_secret_name(&peer.name);
-        let v = remote_secret(store, &name, ns, peer, Account::Reader, true);
+        let v = remote_secret(store, &me, &name, ns, peer, Account::Reader, true);
         let origin = cx.cluster_origin(&format!("reads cluster {}", peer.name));
         cx.push(Place::Layer(Layer::RemoteSecrets), v, origin);
     }
@@ -66,20 +73,41 @@ pub fn render(cx: &mut Cx) {
         // The external istiod reads its config cluster through `istio-kubeconfig`, key
         // `config`, as the config cluster's `istiod` service account.
         let peer = &cx.mesh.clusters[k];
-        let v = remote_secret(store, KUBECONFIG_SECRET, ns, peer, Account::Istiod, false);
+        let v = remote_secret(
+            store,
+            &me,
+            KUBECONFIG_SECRET,
+            ns,
+            peer,
+            Account::Istiod,
+            false,
+        );
         let origin = cx.cluster_origin(&format!("reads config cluster {}", peer.name));
         cx.push(Place::Layer(Layer::Kubeconfig), v, origin);
     }
     // This cluster as a peer: publish the tokens its readers need.
+    let n = cx.mesh.clusters.len();
+    let names = |f: &dyn Fn(usize) -> bool| -> Vec<String> {
+        (0..n)
+            .filter(|&p| p != i && f(p))
+            .map(|p| cx.mesh.clusters[p].name.clone())
+            .collect()
+    };
+    let readers = names(&|p| cx.mesh.peers_read_by(p).contains(&i));
     let mut accounts = Vec::new();
-    if (0..cx.mesh.clusters.len()).any(|p| p != i && cx.mesh.peers_read_by(p).contains(&i)) {
-        accounts.push(Account::Reader);
+    if !readers.is_empty() {
+        accounts.push((Account::Reader, readers));
     }
     if matches!(cx.cluster().role, Role::Remote { config: true, .. }) {
-        accounts.push(Account::Istiod);
+        let external = names(&|p| {
+            cx.mesh.clusters[p].role == Role::External && cx.mesh.config_cluster_of(p) == Some(i)
+        });
+        if !external.is_empty() {
+            accounts.push((Account::Istiod, external));
+        }
     }
-    for account in accounts {
-        token_and_push(cx, store, ns, account);
+    for (account, readers) in accounts {
+        token_and_push(cx, store, ns, account, &readers);
     }
 }
 
@@ -109,6 +137,7 @@ fn kubeconfig(cluster: &str, server: &str, tls: &ApiServerTls) -> String {
 
 fn remote_secret(
     store: &SecretStore,
+    reader: &str,
     name: &str,
     ns: &str,
     peer: &Cluster,
@@ -118,7 +147,7 @@ fn remote_secret(
     let server = peer.api_server.as_deref().unwrap_or("");
     let tls = &peer.api_server_tls;
     let peer = peer.name.as_str();
-    let key = store_key(store, peer, account);
+    let key = store_key(store, reader, peer, account);
     let (data_key, template_meta) = if discovery {
         (
             peer.to_string(),
@@ -158,8 +187,16 @@ fn remote_secret(
 }
 
 /// A long-lived token Secret for `account` (Kubernetes fills in `token` and `ca.crt`;
-/// since 1.24 none is created by itself) and a PushSecret that copies both to the store.
-fn token_and_push(cx: &mut Cx, store: &SecretStore, ns: &str, account: Account) {
+/// since 1.24 none is created by itself) and a PushSecret that copies both to the store,
+/// where each of `readers` finds them (one key for all of them unless the prefix names
+/// the reading cluster).
+fn token_and_push(
+    cx: &mut Cx,
+    store: &SecretStore,
+    ns: &str,
+    account: Account,
+    readers: &[String],
+) {
     let c = cx.cluster();
     let secret_name = format!("{}-istio-remote-secret-token", account.name());
     let mut token = json!({
@@ -170,7 +207,20 @@ fn token_and_push(cx: &mut Cx, store: &SecretStore, ns: &str, account: Account) 
     });
     token["metadata"]["annotations"] =
         json!({ "kubernetes.io/service-account.name": account.name() });
-    let key = store_key(store, &c.name, account);
+    let mut keys: Vec<String> = readers
+        .iter()
+        .map(|r| store_key(store, r, &c.name, account))
+        .collect();
+    keys.dedup();
+    let data: Vec<Value> = keys
+        .iter()
+        .flat_map(|key| {
+            [
+                json!({ "match": { "secretKey": "token", "remoteRef": { "remoteKey": key, "property": "token" } } }),
+                json!({ "match": { "secretKey": "ca.crt", "remoteRef": { "remoteKey": key, "property": "ca" } } }),
+            ]
+        })
+        .collect();
     let push = json!({
         "apiVersion": "external-secrets.io/v1alpha1",
         "kind": "PushSecret",
@@ -179,10 +229,7 @@ fn token_and_push(cx: &mut Cx, store: &SecretStore, ns: &str, account: Account) 
             "refreshInterval": "1h",
             "secretStoreRefs": [{ "kind": store.kind_str(), "name": store.store }],
             "selector": { "secret": { "name": secret_name } },
-            "data": [
-                { "match": { "secretKey": "token", "remoteRef": { "remoteKey": key, "property": "token" } } },
-                { "match": { "secretKey": "ca.crt", "remoteRef": { "remoteKey": key, "property": "ca" } } }
-            ]
+            "data": data
         }
     });
     let origin = cx.cluster_origin("api-server");

@@ -34,6 +34,7 @@ pub fn mesh_config(cx: &mut Cx) {
     }
     externals(cx);
     imports(cx);
+    federation_boundary(cx);
     telemetry(cx);
 }
 
@@ -373,6 +374,16 @@ fn imports(cx: &mut Cx) {
                 clusters.push(d.cluster);
             }
         }
+        // A gateway known by IP is an endpoint on the exporter's network, which istiod
+        // reaches through that network's gateway (`global.meshNetworks`). A gateway known
+        // only by host name (AWS load balancers) cannot be a STATIC endpoint (IP only,
+        // pkg/config/validation/validation.go `validateWorkloadEntry`): then the entry
+        // resolves by DNS, and its endpoints, without a network, are the gateways
+        // themselves, dialled directly with the service's SNI (as the ServiceEntries of
+        // Istio's "replicated control planes" guide did, up to 1.7).
+        let by_ip = clusters
+            .iter()
+            .all(|&c| exporter.clusters[c].gateway_is_ip());
         let endpoints: Vec<Value> = clusters
             .iter()
             .map(|&c| {
@@ -383,7 +394,9 @@ fn imports(cx: &mut Cx) {
                     port_map.insert(p.name.clone(), json!(15443));
                 }
                 ep["ports"] = Value::Object(port_map);
-                ep["network"] = json!(foreign_network(exporter, c));
+                if by_ip {
+                    ep["network"] = json!(foreign_network(exporter, c));
+                }
                 if let Some(region) = &cl.region {
                     let locality = match &cl.zone {
                         Some(z) => format!("{region}/{z}"),
@@ -401,7 +414,7 @@ fn imports(cx: &mut Cx) {
             "spec": {
                 "hosts": [s.fqdn()],
                 "location": "MESH_INTERNAL",
-                "resolution": "STATIC",
+                "resolution": if by_ip { "STATIC" } else { "DNS" },
                 "ports": ports,
                 "endpoints": endpoints
             }
@@ -430,6 +443,70 @@ fn imports(cx: &mut Cx) {
         cx.push(Place::Layer(Layer::Services), se, origin.clone());
         cx.push(Place::Layer(Layer::Services), dr, origin);
     }
+}
+
+/// Name of the policy that keeps federated meshes to what is exported.
+pub const FEDERATION_POLICY: &str = "deny-foreign-trust-domains";
+
+/// TLS server name of a connection from another mesh to `port` of `s`: the SNI the
+/// importer's sidecar sends (its DestinationRule has no subsets, so the subset part is
+/// empty; pilot/pkg/model/service.go `BuildDNSSrvSubsetKey`), which the exporter's
+/// AUTO_PASSTHROUGH gateway routes by.
+pub fn federated_sni(s: &Service, port: u16) -> String {
+    format!("outbound_.{port}_._.{}", s.fqdn())
+}
+
+/// Only what is exported. A federated mesh's workloads are trusted for mTLS mesh-wide (their
+/// trust domain is in `caCertificates`), so without a policy they could call every
+/// service of this mesh. One DENY policy in the root namespace (it applies to every
+/// workload of the mesh, and DENY cannot be overridden by an ALLOW elsewhere) refuses each
+/// federated mesh's trust domain, except on connections whose TLS server name is that of
+/// a service this mesh exports to that mesh. DENY rather than a mesh-wide ALLOW, because
+/// an ALLOW in the root namespace would also let through what a namespace's own ALLOW
+/// policies refuse (istio.io "Authorization Policy": ALLOW policies are ORed).
+fn federation_boundary(cx: &mut Cx) {
+    let Some(me) = cx.model.mesh_index(&cx.mesh.name) else {
+        return;
+    };
+    let root = cx.mesh.istiod_namespace(cx.i);
+    let rules: Vec<Value> = cx
+        .model
+        .federated_with(me)
+        .into_iter()
+        .map(|j| {
+            let peer = &cx.model.meshes[j];
+            let mut rule = json!({
+                "from": [{ "source": { "principals": [format!("{}/*", peer.trust_domain)] } }]
+            });
+            let exported: Vec<String> = cx
+                .model
+                .exported_to(me, j)
+                .into_iter()
+                .flat_map(|k| {
+                    let s = &cx.mesh.services[k];
+                    s.ports.iter().map(move |p| federated_sni(s, p.number))
+                })
+                .collect();
+            if !exported.is_empty() {
+                rule["when"] = json!([{ "key": "connection.sni", "notValues": exported }]);
+            }
+            rule
+        })
+        .collect();
+    if rules.is_empty() {
+        return;
+    }
+    let policy = json!({
+        "apiVersion": "security.istio.io/v1",
+        "kind": "AuthorizationPolicy",
+        "metadata": metadata(FEDERATION_POLICY, Some(root)),
+        "spec": { "action": "DENY", "rules": rules }
+    });
+    let origin = Origin {
+        span: cx.mesh.span,
+        path: format!("mesh {} (federation)", cx.mesh.name),
+    };
+    cx.push(Place::Layer(Layer::Services), policy, origin);
 }
 
 fn gateway_name(ingress: &str) -> String {

@@ -389,10 +389,17 @@ fn prerequisites(model: &Model, s: &Schedule) -> Vec<Prerequisite> {
         let pushers = names(&|c| has_layer(c, Layer::Credentials));
         if !pushers.is_empty() {
             out.push(Prerequisite {
-                what: format!(
-                    "the store accepts PushSecrets (write access under `{}`) and merges pushed properties (`token` and `ca` under one key)",
-                    store.prefix
-                ),
+                what: if store.prefix.contains("{cluster}") {
+                    format!(
+                        "the store accepts PushSecrets (each cluster writes `{}clusters/<itself>/` for every cluster that reads it, `{{cluster}}` being the reader, and reads only its own area; docs/credentials.md) and merges pushed properties (`token` and `ca` under one key)",
+                        store.prefix
+                    )
+                } else {
+                    format!(
+                        "the store accepts PushSecrets (write access under `{}`) and merges pushed properties (`token` and `ca` under one key)",
+                        store.prefix
+                    )
+                },
                 clusters: pushers,
             });
         }

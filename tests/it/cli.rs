@@ -209,3 +209,22 @@ fn machine_formats_go_to_stdout() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn version_names_the_supported_istio_range() {
+    let out = crate::common::run_meshc(&["--version"], &crate::common::root(), &[]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let min = meshc::check::MIN_ISTIO;
+    let range = format!(
+        "(Istio {}.{} to {}.{})",
+        min.major,
+        min.minor,
+        min.major,
+        meshc::check::MAX_ISTIO_MINOR
+    );
+    assert_eq!(
+        stdout.trim(),
+        format!("meshc {} {range}", env!("CARGO_PKG_VERSION"))
+    );
+}

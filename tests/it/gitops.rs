@@ -279,7 +279,7 @@ fn a_two_file_topology_builds_and_reports_errors_in_the_right_file() {
     std::fs::create_dir_all(dir.join("topology/teams")).expect("mkdir");
     std::fs::write(
         dir.join("topology/platform.kdl"),
-        "istio version=\"1.30.3\"\ngitops flux\nmesh prod {\n    namespace shop\n    cluster c1 region=r1 {\n        control-plane primary\n    }\n}\n",
+        "istio version=\"1.30.4\"\ngitops flux\nmesh prod {\n    namespace shop\n    cluster c1 region=r1 {\n        control-plane primary\n    }\n}\n",
     )
     .expect("write");
     std::fs::write(

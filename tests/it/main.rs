@@ -6,6 +6,7 @@ mod determinism;
 mod diagnostics;
 mod docs;
 mod examples;
+mod federation;
 mod gitops;
 mod mistakes;
 mod models;

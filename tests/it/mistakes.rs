@@ -65,7 +65,7 @@ fn codes(topology: &str) -> Vec<Code> {
     c.diagnostics.iter().map(|d| d.code).collect()
 }
 
-const HEAD: &str = "istio version=\"1.30.3\"\ngitops flux\nsecrets external-secrets store=vault\n";
+const HEAD: &str = "istio version=\"1.30.4\"\ngitops flux\nsecrets external-secrets store=vault\n";
 
 #[test]
 fn mistake_01_remote_secret_data_key_differs_from_the_peer_cluster_name() {
@@ -443,7 +443,12 @@ fn mistake_14_argo_cd_drift_on_webhooks_istiod_patches() {
 fn mistake_15_stale_remote_credentials_after_rotation() {
     let t = "istio version=\"1.28.2\"\ngitops flux\nsecrets external-secrets store=vault\nmesh m {\n ca cert-manager issuer=r\n cluster a {\n control-plane primary\n api-server \"https://a.x:6443\"\n }\n cluster b {\n control-plane primary\n api-server \"https://b.x:6443\"\n }\n}\n";
     assert!(codes(t).contains(&Code::StaleRemoteCredentials));
-    assert!(!codes(&t.replace("1.28.2", "1.30.3")).contains(&Code::StaleRemoteCredentials));
+    // The last fix (#61044, for #61043) reached release-1.30 after 1.30.3 was tagged.
+    assert!(
+        codes(&t.replace("1.28.2", "1.30.3")).contains(&Code::StaleRemoteCredentials),
+        "1.30.3 still has the bug"
+    );
+    assert!(!codes(&t.replace("1.28.2", "1.30.4")).contains(&Code::StaleRemoteCredentials));
 }
 
 #[test]

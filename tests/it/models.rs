@@ -28,6 +28,13 @@ impl Out {
         }
     }
 
+    /// The output of topology `text` (named `name` in diagnostics).
+    pub fn of_text(name: &str, text: &str) -> Out {
+        Out {
+            out: crate::common::output_of_text(name, text),
+        }
+    }
+
     pub fn has(&self, path: &str) -> bool {
         self.out.get(path).is_some()
     }
@@ -524,6 +531,147 @@ fn checklist_9_6_external_control_plane() {
 }
 
 #[test]
+fn an_external_control_plane_reached_by_host_name_verifies_istiod_with_the_mesh_root() {
+    let text = std::fs::read_to_string(root().join("examples/external-control-plane/topology.kdl"))
+        .expect("example");
+    let host = "istiod.prod.acme.io";
+    for (ca, kind) in [
+        ("ca cert-manager issuer=prod-mesh-root", "Certificate"),
+        (
+            "ca external-secret key=\"pki/prod/{cluster}\"",
+            "ExternalSecret",
+        ),
+    ] {
+        let text = text
+            .replace(
+                "east-west-address \"35.10.0.1\"",
+                &format!("east-west-address \"{host}\""),
+            )
+            .replace("ca cert-manager issuer=prod-mesh-root", ca);
+        let o = Out::of_text("external-hostname.kdl", &text);
+        // The gateway terminates the remote's TLS with the public certificate for `host`
+        // and re-encrypts to istiod. Since 1.24 a SIMPLE DestinationRule without CA
+        // verifies against the OS roots (cluster_tls.go: NonEmptyOrDefault(caCertificates,
+        // "system")), which do not sign istiod's mesh-CA certificate.
+        let dr = o.doc(&o.mesh_file(
+            "cp",
+            "destinationrule-external-istiod-dr.external-istiod.yaml",
+        ));
+        let ports = dr["spec"]["trafficPolicy"]["portLevelSettings"]
+            .as_array()
+            .expect("ports")
+            .clone();
+        assert_eq!(ports.len(), 2);
+        for p in &ports {
+            assert_eq!(p["tls"]["mode"], "SIMPLE");
+            assert_eq!(p["tls"]["credentialName"], "external-istiod-ca", "{p}");
+        }
+        // That secret holds the mesh's root, in the gateway's namespace.
+        let secret = o
+            .under("clusters/cp/")
+            .into_iter()
+            .find(|p| p.ends_with("-external-istiod-ca.istio-system.yaml"))
+            .map(|p| o.doc(p))
+            .unwrap_or_else(|| panic!("{ca}: no external-istiod-ca in istio-system"));
+        assert_eq!(secret["kind"], kind);
+        match kind {
+            "Certificate" => {
+                assert_eq!(secret["spec"]["secretName"], "external-istiod-ca");
+                assert_eq!(secret["spec"]["issuerRef"]["name"], "prod-mesh-root");
+            }
+            _ => {
+                assert_eq!(secret["spec"]["data"][0]["secretKey"], "ca.crt");
+                assert_eq!(secret["spec"]["data"][0]["remoteRef"]["key"], "pki/prod/cp");
+                assert_eq!(
+                    secret["spec"]["data"][0]["remoteRef"]["property"],
+                    "root-cert.pem"
+                );
+            }
+        }
+        // The gateway checks istiod's certificate against the remote's host name.
+        assert_eq!(
+            o.values("cp", "istiod-external")["env"]["ISTIOD_CUSTOM_HOST"],
+            host
+        );
+    }
+    // By IP, TLS passes through to istiod: none of this.
+    let o = Out::of("external-control-plane");
+    assert!(o.values("cp", "istiod-external")["env"]["ISTIOD_CUSTOM_HOST"].is_null());
+    assert!(!o.paths().iter().any(|p| p.contains("external-istiod-ca")));
+}
+
+#[test]
+fn every_istiod_names_its_image_hub_and_a_mirror_replaces_it() {
+    // The 1.30 charts default to a registry Istio has retired; meshc always sets the hub.
+    for path in crate::common::examples() {
+        let text = std::fs::read_to_string(&path).expect("example");
+        let name = path.display().to_string();
+        for (topology, hub) in [
+            (text.clone(), "docker.io/istio"),
+            (
+                text.replacen(
+                    "istio version=\"",
+                    "istio hub=\"registry.acme.io:5000/mirror/istio\" version=\"",
+                    1,
+                ),
+                "registry.acme.io:5000/mirror/istio",
+            ),
+        ] {
+            let out = crate::common::output_of_text(&name, &topology);
+            let mut istiods = 0;
+            for f in &out.files {
+                let Ok(doc) = serde_saphyr::from_str::<Value>(&f.contents) else {
+                    continue;
+                };
+                let (chart, values) = if doc["kind"] == "Application" {
+                    (
+                        doc["spec"]["source"]["chart"].clone(),
+                        doc["spec"]["source"]["helm"]["valuesObject"].clone(),
+                    )
+                } else if doc["kind"] == "HelmRelease" {
+                    (
+                        doc["spec"]["chart"]["spec"]["chart"].clone(),
+                        doc["spec"]["values"].clone(),
+                    )
+                } else {
+                    continue;
+                };
+                if chart == "istiod" && values["profile"] == "remote" {
+                    // No image is rendered from a remote's istiod release.
+                    assert!(values["global"]["hub"].is_null(), "{name}: {}", f.path);
+                } else if chart == "istiod" {
+                    istiods += 1;
+                    assert_eq!(values["global"]["hub"], hub, "{name}: {}", f.path);
+                }
+            }
+            assert!(istiods > 0, "{name}: no istiod release found");
+        }
+    }
+    for (hub, why) in [
+        ("https://registry.acme.io/istio", "no scheme"),
+        ("registry.acme.io/istio:1.30.3", "no tag"),
+        ("registry.acme.io/Istio", "lower-case"),
+        ("registry.acme.io:http/istio", "host name"),
+        ("", "host name"),
+    ] {
+        let (sources, c) = crate::common::compile_text(
+            "hub.kdl",
+            &format!(
+                "istio version=\"1.30.4\" hub=\"{hub}\"\ngitops flux\nmesh m {{\n    cluster c {{\n        control-plane primary\n    }}\n}}\n"
+            ),
+        );
+        let d = c
+            .diagnostics
+            .iter()
+            .find(|d| d.code.as_str() == "E0007")
+            .unwrap_or_else(|| panic!("{hub:?}: {:?}", c.diagnostics));
+        let text = crate::common::rendered_diagnostics(&sources, &c);
+        assert!(text.contains(why), "{hub:?}: {text}");
+        assert!(d.message.contains("image registry path"), "{}", d.message);
+    }
+}
+
+#[test]
 fn checklist_9_8_gitops_packaging() {
     // Argo CD: hub-wide waves in the order namespace and cacerts → base → istiod →
     // gateway; Istio resources after the CRDs; a primary's remote secret after the remote
@@ -553,7 +701,7 @@ fn checklist_9_8_gitops_packaging() {
         istiod["spec"]["source"]["repoURL"], "https://blob.istio.io/istio-release/charts",
         "post-1.31 chart hosting"
     );
-    assert_eq!(istiod["spec"]["source"]["targetRevision"], "1.30.3");
+    assert_eq!(istiod["spec"]["source"]["targetRevision"], "1.30.4");
     assert_eq!(
         istiod["spec"]["syncPolicy"]["retry"]["limit"], -1,
         "a converging rollout is never abandoned"

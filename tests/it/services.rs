@@ -205,7 +205,7 @@ fn full_example_ingress_external_and_telemetry() {
 fn tracing_endpoints_become_registry_host_names() {
     let topology = |endpoint: &str, external: &str| {
         format!(
-            r#"istio version="1.30.3"
+            r#"istio version="1.30.4"
 gitops flux
 mesh prod {{
     cluster c1 {{
@@ -310,7 +310,7 @@ fn an_imported_service_lists_each_exporting_cluster_once() {
 fn an_ingress_route_to_a_name_in_two_namespaces_must_say_which() {
     let topology = |target: &str| {
         format!(
-            r#"istio version="1.30.3"
+            r#"istio version="1.30.4"
 gitops flux
 mesh prod {{
     cluster c1 {{
@@ -371,7 +371,7 @@ mesh prod {{
 fn api_server_urls_of_every_managed_kubernetes_are_accepted_and_refusals_say_why() {
     let topology = |url: &str| {
         format!(
-            r#"istio version="1.30.3"
+            r#"istio version="1.30.4"
 gitops flux
 secrets external-secrets store=vault
 mesh prod {{
@@ -439,7 +439,7 @@ mesh prod {{
 /// the certificate's server name, or trusts the public roots instead of the cluster's CA.
 #[test]
 fn a_remote_kubeconfig_verifies_the_api_server_as_the_topology_says() {
-    let text = r#"istio version="1.30.3"
+    let text = r#"istio version="1.30.4"
 gitops flux
 secrets external-secrets store=vault
 mesh prod {
@@ -521,7 +521,7 @@ fn an_ipv6_control_plane_address_is_bracketed_and_needs_the_1_30_charts_for_remo
     let remote = read("primary-remote").replace("\"34.1.2.3\"", "\"2001:db8::b\"");
     let (_, ok) = compile_text("examples/primary-remote/topology.kdl", &remote);
     assert!(!ok.has_errors(), "{:?}", ok.diagnostics);
-    let old = remote.replace("istio version=\"1.30.3\"", "istio version=\"1.29.1\"");
+    let old = remote.replace("istio version=\"1.30.4\"", "istio version=\"1.29.1\"");
     let (_, refused) = compile_text("examples/primary-remote/topology.kdl", &old);
     assert!(
         refused
@@ -658,11 +658,11 @@ fn imported_names_resolve_on_every_supported_release() {
         "dns-proxy left out: {:?}",
         c.diagnostics
     );
-    for (version, allocate) in [("1.24.2", true), ("1.30.3", false)] {
+    for (version, allocate) in [("1.24.2", true), ("1.30.4", false)] {
         let out = crate::common::output_of_text(
             "examples/federation/topology.kdl",
             &text.replace(
-                "istio version=\"1.30.3\"",
+                "istio version=\"1.30.4\"",
                 &format!("istio version=\"{version}\""),
             ),
         );

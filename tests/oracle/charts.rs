@@ -130,7 +130,7 @@ fn cluster(e: &mut Errors, case: &Case, mi: usize, i: usize, rels: &Releases) {
     let c = &mesh.clusters[i];
     let name = c.name.as_str();
     let net = c.network.clone().unwrap_or_default();
-    let federated = !case.model.federated_with(mi).is_empty();
+    let multi_root = multi_root(case, mi);
     let empty = Vec::new();
     let istiod = rels
         .get(&format!("{}/istiod", mesh.istiod_namespace(i)))
@@ -159,13 +159,17 @@ fn cluster(e: &mut Errors, case: &Case, mi: usize, i: usize, rels: &Releases) {
                     )
                 },
             );
-            if federated {
-                e.expect(
-                    name,
-                    env.get("ISTIO_MULTIROOT_MESH").map(String::as_str) == Some("true"),
-                    || "federated istiod without ISTIO_MULTIROOT_MESH=true".into(),
-                );
-            }
+            e.expect(
+                name,
+                (env.get("ISTIO_MULTIROOT_MESH").map(String::as_str) == Some("true"))
+                    == multi_root,
+                || {
+                    format!(
+                        "istiod ISTIO_MULTIROOT_MESH is {:?}; a peer with its own root: {multi_root}",
+                        env.get("ISTIO_MULTIROOT_MESH")
+                    )
+                },
+            );
             mesh_config(e, case, mi, name, istiod, "istio-system", None);
             injector(e, mesh, name, &net, istiod, None);
         }
@@ -436,30 +440,53 @@ fn mesh_config(
             },
         );
     }
-    let peers = case.model.federated_with(mi);
-    if !peers.is_empty() {
-        e.expect(name, meta.get("PROXY_CONFIG_XDS_AGENT") == Some(&Value::from("true")), || {
-            "federated mesh whose proxies do not fetch the merged roots (PROXY_CONFIG_XDS_AGENT)".into()
-        });
-    }
+    // Trust between meshes, from the model: a peer with its own root is trusted through its
+    // bundle and needs multi-root (and PCDS for the proxies to get it); a peer under the same
+    // root needs only its trust domain, and only where this mesh accepts its clients.
+    let multi = multi_root(case, mi);
+    e.expect(
+        name,
+        (meta.get("PROXY_CONFIG_XDS_AGENT") == Some(&Value::from("true"))) == multi,
+        || {
+            format!(
+                "PROXY_CONFIG_XDS_AGENT is {:?}; a peer with its own root: {multi}",
+                meta.get("PROXY_CONFIG_XDS_AGENT")
+            )
+        },
+    );
     let roots = m["caCertificates"].as_array().cloned().unwrap_or_default();
-    e.expect(name, roots.len() == peers.len(), || {
-        format!(
-            "{} caCertificates for {} federated meshes",
-            roots.len(),
-            peers.len()
-        )
-    });
-    for j in peers {
+    let mut expected = 0;
+    for j in case.model.federated_with(mi) {
         let other = &case.model.meshes[j];
-        let ok = roots.iter().any(|r| {
-            r["spiffeBundleUrl"] == other.trust_bundle.as_deref().unwrap_or("")
-                && r["trustDomains"] == Value::from(vec![other.trust_domain.as_str()])
-        });
-        e.expect(name, ok, || {
-            format!("no caCertificates entry for mesh {}", other.name)
+        let domain = Value::from(vec![other.trust_domain.as_str()]);
+        // The peer's bundle URL, or None for a trust-domain-only entry.
+        let bundle: Option<String> = if !case.model.share_root(mi, j) {
+            Some(other.trust_bundle.clone().unwrap_or_default())
+        } else if !case.model.exported_to(mi, j).is_empty() {
+            None
+        } else {
+            continue;
+        };
+        let what = if bundle.is_some() {
+            "bundle"
+        } else {
+            "trust domain only"
+        };
+        let want = |r: &Value| {
+            r["trustDomains"] == domain
+                && match &bundle {
+                    Some(url) => r["spiffeBundleUrl"] == url.as_str(),
+                    None => r["spiffeBundleUrl"].is_null() && r["pem"].is_null(),
+                }
+        };
+        expected += 1;
+        e.expect(name, roots.iter().any(want), || {
+            format!("no caCertificates entry ({what}) for mesh {}", other.name)
         });
     }
+    e.expect(name, roots.len() == expected, || {
+        format!("{} caCertificates, {expected} expected", roots.len())
+    });
     // istiod finds a provider's service by its exact registry host name
     // (pilot/pkg/model/telemetry_logging.go, LookupCluster): a Service's full name or a
     // ServiceEntry host of the mesh.
@@ -472,15 +499,36 @@ fn mesh_config(
             });
         }
     }
+    // Imports whose exporting gateways are all known by IP put the exporter's network on
+    // their endpoints, and istiod must know that network's gateway; an import through a
+    // host name resolves by DNS and names no network.
     let nets = config_data(cm, "meshNetworks");
-    let imported = case.model.imports_of(mi);
+    let by_ip = case
+        .model
+        .imports_of(mi)
+        .into_iter()
+        .filter(|&(xm, xs)| {
+            let x = &case.model.meshes[xm];
+            x.services[xs].deploys.iter().all(|d| {
+                x.clusters[d.cluster]
+                    .east_west_address
+                    .as_deref()
+                    .is_some_and(|a| a.parse::<std::net::IpAddr>().is_ok())
+            })
+        })
+        .count();
     let got = nets["networks"].as_object().map_or(0, |n| n.len());
-    e.expect(name, (got > 0) != imported.is_empty(), || {
-        format!(
-            "meshNetworks has {got} networks; imports: {}",
-            imported.len()
-        )
+    e.expect(name, (got > 0) == (by_ip > 0), || {
+        format!("meshNetworks has {got} networks; imports by IP: {by_ip}")
     });
+}
+
+/// Whether mesh `mi` federates with a mesh that has its own root (trusted by bundle).
+fn multi_root(case: &Case, mi: usize) -> bool {
+    case.model
+        .federated_with(mi)
+        .into_iter()
+        .any(|j| !case.model.share_root(mi, j))
 }
 
 /// ConfigMap `istio-sidecar-injector`: the identity injected proxies get.
@@ -518,11 +566,11 @@ fn injector(
     }
 }
 
-/// Every image comes from the release's hub with the release's tag (`auto` is filled in
-/// by injection).
+/// Every image comes from the topology's hub (`istio hub=`, default docker.io/istio, never
+/// the chart's own default) with the release's tag (`auto` is filled in by injection).
 fn images(e: &mut Errors, case: &Case, cluster: &str, rels: &Releases) {
+    let hub = case.model.istio.hub.clone();
     for r in case.releases.iter().filter(|r| r.cluster == cluster) {
-        let hub = crate::tools::chart_hub(&r.version);
         for o in rels
             .get(&format!("{}/{}", r.namespace, r.release))
             .into_iter()

@@ -20,7 +20,7 @@ KUSTOMIZE_VERSION=v5.8.2
 ISTIO_RELEASES=(
   # release  module version                        sha256 of the module zip                                          hub
   "1.28.2    v0.0.0-20251217200826-ab413ac6c1f4    a209d0f753a2638e7937fdc5fd7706d469dd6b62abf2f6bdfe7e9709815e0a7f  docker.io/istio"
-  "1.30.3    v0.0.0-20260423205519-b01690e6db7d    ff19a949fd29084afa75a90fbf38d47d45d85a59b40300d2b32583003f2f48a2  registry.istio.io/release"
+  "1.30.4    v0.0.0-20260423205519-b01690e6db7d    ff19a949fd29084afa75a90fbf38d47d45d85a59b40300d2b32583003f2f48a2  registry.istio.io/release"
 )
 
 # CustomResourceDefinitions of the controllers that read meshc's custom resources, from

@@ -122,14 +122,3 @@ pub fn write(path: &Path, text: &str) {
     }
     std::fs::write(path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
 }
-
-/// The image hub the stamped charts of `release` name (written by `tests/oracle/run`).
-pub fn chart_hub(release: &str) -> String {
-    let stamp = env_dir("MESHC_ORACLE_CHARTS").join(release).join(".stamp");
-    let text =
-        std::fs::read_to_string(&stamp).unwrap_or_else(|e| panic!("{}: {e}", stamp.display()));
-    text.split_whitespace()
-        .nth(2)
-        .unwrap_or_default()
-        .to_string()
-}

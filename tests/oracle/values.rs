@@ -51,6 +51,16 @@ pub const NOT_READ: &[(&str, &str, Variant, &str, &str)] = &[
          does not follow a later change of the istiod namespace",
     ),
     (
+        "istiod",
+        "global.hub",
+        Variant::Removed,
+        "global.hub=docker.io/istio",
+        "equals the default of the 1.28 charts (their release build stamps docker.io/istio); \
+         written on every release so that images never follow a chart's default: the 1.30 \
+         charts name registry.istio.io/release, a registry Istio has retired, and there \
+         removing it does change the render",
+    ),
+    (
         REMOTE_IDENTITY[0],
         REMOTE_IDENTITY[1],
         Variant::Changed,

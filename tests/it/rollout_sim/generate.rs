@@ -152,7 +152,7 @@ fn service(out: &mut String, name: &str, ns: &str, clusters: &[String], export: 
 /// The KDL text of a shape, for an engine.
 pub fn topology(s: &Shape, engine: Engine) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "istio version=\"1.30.3\"");
+    let _ = writeln!(out, "istio version=\"1.30.4\"");
     let _ = writeln!(out, "{}", engine.gitops_line());
     let _ = writeln!(
         out,

@@ -446,3 +446,66 @@ fn mutations_of_reference_layouts_are_caught() {
         }
     }
 }
+
+#[test]
+fn examples_converge_with_a_store_area_per_reading_cluster() {
+    // `prefix="mesh/{cluster}/"`: each cluster's store reads only its own area, and a token
+    // is pushed into the area of every cluster that reads it (docs/credentials.md). The
+    // simulator's store matches ExternalSecret keys with what PushSecrets wrote, so a key
+    // pushed to one place and read from another never converges.
+    let mut reports = Vec::new();
+    for engine in [Engine::Argo, Engine::Flux] {
+        for p in common::examples() {
+            let text = std::fs::read_to_string(&p).expect("example");
+            let name = p.display().to_string();
+            let per_reader = text.replacen("prefix=\"mesh/\"", "prefix=\"mesh/{cluster}/\"", 1);
+            if per_reader == text {
+                continue;
+            }
+            let files = compile(&name, &with_engine(&name, &per_reader, engine));
+            reports.push(simulate(
+                &files,
+                &format!("{name} (per-reader store, {})", engine.name()),
+                Options::default(),
+            ));
+        }
+    }
+    assert!(
+        reports.len() >= 10,
+        "{} examples use a store prefix",
+        reports.len()
+    );
+    assert_all_converge(reports);
+
+    // The keys themselves, on primary-remote: the remote's token goes to the primary's area.
+    let text = std::fs::read_to_string(common::root().join("examples/primary-remote/topology.kdl"))
+        .expect("example");
+    let out = common::output_of_text(
+        "examples/primary-remote/topology.kdl",
+        &text.replacen("prefix=\"mesh/\"", "prefix=\"mesh/{cluster}/\"", 1),
+    );
+    let all: String = out.files.iter().map(|f| f.contents.as_str()).collect();
+    let mut pairs = std::collections::BTreeSet::new();
+    for line in all
+        .lines()
+        .filter(|l| l.contains("remoteKey:") || l.contains("key: mesh/"))
+    {
+        let key = line.split(':').nth(1).unwrap_or_default().trim();
+        let (area, rest) = key
+            .strip_prefix("mesh/")
+            .and_then(|k| k.split_once('/'))
+            .unwrap_or_else(|| panic!("{key}"));
+        let owner = rest.split('/').nth(1).unwrap_or_default();
+        pairs.insert((area.to_string(), owner.to_string()));
+    }
+    // main-1 reads edge-1's reader token, in main-1's area; nothing else is in the store.
+    assert_eq!(
+        pairs,
+        std::collections::BTreeSet::from([("main-1".to_string(), "edge-1".to_string())]),
+        "(reading cluster's area, owner) of every key"
+    );
+    assert!(
+        all.contains("remoteKey: mesh/"),
+        "PushSecrets write under the prefix"
+    );
+}
