@@ -451,6 +451,13 @@ pub fn version_advisories(
     diags: &mut Vec<Diagnostic>,
 ) {
     let Some(istio) = istio else { return };
+    if (istio.version.major, istio.version.minor) > (MIN_ISTIO.major, MAX_ISTIO_MINOR) {
+        diags.push(
+            Diagnostic::new(Code::NewerIstioVersion, format!("Istio {} is newer than meshc knows", istio.version))
+                .primary(version_span(ast, istio), format!("meshc's rules were checked against Istio {}.{} to {}.{MAX_ISTIO_MINOR}", MIN_ISTIO.major, MIN_ISTIO.minor, MIN_ISTIO.major))
+                .help("meshc renders as for the newest release it knows; read the release's upgrade notes for changed chart values and defaults, or target a release meshc supports (`meshc --version` prints the range)"),
+        );
+    }
     if istio.version >= ROTATION_FIXED {
         return;
     }

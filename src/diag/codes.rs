@@ -82,6 +82,7 @@ catalogue! {
     MissingGitops = "E0203", "missing-gitops", Error, "no `gitops` node";
     MissingSecrets = "E0204", "missing-secrets", Error, "credentials are needed but no `secrets` store is declared";
     NoMesh = "E0205", "no-mesh", Error, "the topology declares no mesh";
+    NewerIstioVersion = "W0206", "newer-istio-version", Warning, "an Istio release newer than meshc's rules were checked against";
     // Control planes.
     MissingControlPlane = "E0301", "missing-control-plane", Error, "a cluster without a `control-plane`";
     RemoteWithoutPrimary = "E0302", "remote-without-primary", Error, "a remote cluster that names no primary";

@@ -588,12 +588,17 @@ fn expose_external_istiod(cx: &mut Cx, addr: &str, is_ip: bool) {
     if !is_ip {
         // istiod's certificate is the mesh CA's: verified with the mesh's root (see
         // `trust::gateway_root`), not the OS roots a SIMPLE DestinationRule defaults to.
+        // A credential is read only by the workloads a DestinationRule selects
+        // (pilot/pkg/networking/core/cluster_tls.go ignores it for sidecars otherwise, and
+        // istioctl's IST0129 asks for the selector), and a selector applies in the rule's
+        // own namespace: so the rule lives beside the gateway, in istio-system.
         let tls = json!({ "mode": "SIMPLE", "credentialName": super::trust::EXTERNAL_ISTIOD_CA });
         let dr = json!({
             "apiVersion": "networking.istio.io/v1",
             "kind": "DestinationRule",
-            "metadata": metadata("external-istiod-dr", Some(EXTERNAL_ISTIOD_NS)),
+            "metadata": metadata("external-istiod-dr", Some(ISTIO_SYSTEM)),
             "spec": {
+                "workloadSelector": { "matchLabels": { "istio": "ingressgateway" } },
                 "host": host,
                 "trafficPolicy": { "portLevelSettings": [
                     { "port": { "number": 15012 }, "tls": tls.clone(), "connectionPool": { "http": { "h2UpgradePolicy": "UPGRADE" } } },

@@ -553,10 +553,12 @@ fn an_external_control_plane_reached_by_host_name_verifies_istiod_with_the_mesh_
         // and re-encrypts to istiod. Since 1.24 a SIMPLE DestinationRule without CA
         // verifies against the OS roots (cluster_tls.go: NonEmptyOrDefault(caCertificates,
         // "system")), which do not sign istiod's mesh-CA certificate.
-        let dr = o.doc(&o.mesh_file(
-            "cp",
-            "destinationrule-external-istiod-dr.external-istiod.yaml",
-        ));
+        let dr = o.doc(&o.mesh_file("cp", "destinationrule-external-istiod-dr.istio-system.yaml"));
+        // Only the selected gateway reads the credential, in the rule's own namespace.
+        assert_eq!(
+            dr["spec"]["workloadSelector"]["matchLabels"]["istio"], "ingressgateway",
+            "{dr}"
+        );
         let ports = dr["spec"]["trafficPolicy"]["portLevelSettings"]
             .as_array()
             .expect("ports")

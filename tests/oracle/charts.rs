@@ -103,21 +103,28 @@ pub fn check(fleet: &Fleet) -> Vec<String> {
             list: Vec::new(),
         };
         for (mi, mesh) in case.model.meshes.iter().enumerate() {
+            let per_cluster: Vec<Releases> = mesh
+                .clusters
+                .iter()
+                .map(|c| {
+                    case.releases
+                        .iter()
+                        .filter(|r| r.cluster == c.name)
+                        .map(|r| {
+                            (
+                                format!("{}/{}", r.namespace, r.release),
+                                fleet.objects(case, r),
+                            )
+                        })
+                        .collect()
+                })
+                .collect();
             for (i, c) in mesh.clusters.iter().enumerate() {
-                let rels: Releases = case
-                    .releases
-                    .iter()
-                    .filter(|r| r.cluster == c.name)
-                    .map(|r| {
-                        (
-                            format!("{}/{}", r.namespace, r.release),
-                            fleet.objects(case, r),
-                        )
-                    })
-                    .collect();
-                cluster(&mut e, case, mi, i, &rels);
-                images(&mut e, case, &c.name, &rels);
-                duplicates(&mut e, case, &c.name, &rels);
+                let rels = &per_cluster[i];
+                cluster(&mut e, case, mi, i, rels);
+                images(&mut e, case, &c.name, rels);
+                duplicates(&mut e, case, &c.name, rels);
+                selectors(&mut e, case, &c.name, rels, &per_cluster);
             }
         }
         failures.append(&mut e.list);
@@ -602,6 +609,59 @@ fn images(e: &mut Errors, case: &Case, cluster: &str, rels: &Releases) {
                     || format!("injected proxies from {}:{}", g["hub"], g["tag"]),
                 );
             }
+        }
+    }
+}
+
+/// Every workload selector meshc writes selects a workload the charts render: an Istio
+/// Gateway's `selector`, in any cluster of the mesh (a configuration cluster's Gateway
+/// configures the gateways of the clusters its istiod serves) and any namespace
+/// (PILOT_SCOPE_GATEWAY_TO_NAMESPACE is off by default); a DestinationRule's
+/// `workloadSelector`, in its own cluster and namespace. One that selects nothing is
+/// accepted by istiod and does nothing.
+fn selectors(e: &mut Errors, case: &Case, cluster: &str, rels: &Releases, mesh: &[Releases]) {
+    let pods = |of: &mut dyn Iterator<Item = &Releases>| -> Vec<(String, Value)> {
+        of.flat_map(|r| r.values().flatten())
+            .filter(|o| o["kind"] == "Deployment")
+            .map(|o| {
+                (
+                    o["metadata"]["namespace"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_string(),
+                    o["spec"]["template"]["metadata"]["labels"].clone(),
+                )
+            })
+            .collect()
+    };
+    let here = pods(&mut std::iter::once(rels));
+    let anywhere = pods(&mut mesh.iter());
+    let matches = |pods: &[(String, Value)], selector: &Value, ns: Option<&str>| {
+        let Some(want) = selector.as_object() else {
+            return false;
+        };
+        pods.iter().any(|(pod_ns, labels)| {
+            ns.is_none_or(|n| n == pod_ns) && want.iter().all(|(k, v)| labels[k] == *v)
+        })
+    };
+    let prefix = format!("clusters/{cluster}/");
+    for (path, docs) in case.files.iter().filter(|(p, _)| p.starts_with(&prefix)) {
+        for o in docs {
+            let ns = o["metadata"]["namespace"].as_str();
+            let (selector, ok) = match o["kind"].as_str() {
+                Some("Gateway") if o["apiVersion"] == "networking.istio.io/v1" => {
+                    let sel = &o["spec"]["selector"];
+                    (sel, matches(&anywhere, sel, None))
+                }
+                Some("DestinationRule") if !o["spec"]["workloadSelector"].is_null() => {
+                    let sel = &o["spec"]["workloadSelector"]["matchLabels"];
+                    (sel, matches(&here, sel, ns))
+                }
+                _ => continue,
+            };
+            e.expect(cluster, ok, || {
+                format!("{path}: selector {selector} matches no workload the charts render")
+            });
         }
     }
 }
