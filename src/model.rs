@@ -162,6 +162,12 @@ impl Cluster {
             .as_deref()
             .is_some_and(|a| a.parse::<std::net::IpAddr>().is_ok())
     }
+
+    /// An external control plane that remotes reach by host name: its gateway terminates
+    /// TLS and re-encrypts to istiod, with the mesh's root in istio-system.
+    pub fn external_by_name(&self) -> bool {
+        self.role == Role::External && self.east_west_address.is_some() && !self.gateway_is_ip()
+    }
 }
 
 /// How a remote kubeconfig verifies a cluster's API server (client-go's cluster

@@ -119,9 +119,12 @@ fn image_hub(hub: &str) -> Result<(), &'static str> {
     let path: Vec<&str> = parts.collect();
     let (name, port) = host.split_once(':').unwrap_or((host, ""));
     let host_ok = !name.is_empty()
-        && name
-            .split('.')
-            .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        && name.split('.').all(|l| {
+            !l.is_empty()
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        })
         && (port.is_empty() || (port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit())))
         && !(host.contains(':') && port.is_empty());
     if !host_ok {
@@ -133,6 +136,9 @@ fn image_hub(hub: &str) -> Result<(), &'static str> {
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
             && c.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
             && c.bytes().last().is_some_and(|b| b.is_ascii_alphanumeric())
+            && !c.contains("..")
+            && !c.contains("._")
+            && !c.contains("_.")
     };
     if path.iter().any(|c| c.contains(':')) {
         return Err("a hub has no tag: meshc adds the release's tag");

@@ -506,7 +506,9 @@ fn federation_boundary(cx: &mut Cx) {
         span: cx.mesh.span,
         path: format!("mesh {} (federation)", cx.mesh.name),
     };
-    cx.push(Place::Layer(Layer::Services), policy, origin);
+    // With the mesh-wide PeerAuthentication, not with the services: the boundary must be
+    // in place no later than istiod starts trusting the peer's trust domain.
+    cx.push(Place::Layer(Layer::Mesh), policy, origin);
 }
 
 fn gateway_name(ingress: &str) -> String {

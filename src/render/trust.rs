@@ -51,7 +51,7 @@ pub fn render(cx: &mut Cx) {
         return;
     };
     cx.push(Place::Layer(Layer::Prereqs), value, origin.clone());
-    if c.role == Role::External && c.east_west_address.is_some() && !c.gateway_is_ip() {
+    if c.external_by_name() {
         gateway_root(cx, ca, origin);
     }
 }
@@ -60,15 +60,17 @@ pub fn render(cx: &mut Cx) {
 /// DestinationRule with which the external cluster's ingress gateway re-encrypts to istiod
 /// (`credentialName`: for SIMPLE TLS the gateway reads only the CA,
 /// pilot/pkg/security/model/authentication.go `ApplyCustomSDSToClientCommonTLSContext`).
-/// Without it, a SIMPLE DestinationRule verifies against the OS roots (`"system"`,
-/// pilot/pkg/networking/core/cluster_tls.go, since 1.24) and refuses istiod's mesh-CA
-/// certificate. The gateway's own root is no help: the local istiod that serves it has a
-/// root of its own.
+/// Without it, a SIMPLE DestinationRule verifies against the OS roots (`"system"`: in 1.24
+/// and 1.25 set by pilot/pkg/networking/core/cluster_traffic_policy.go, from 1.26 by
+/// cluster_tls.go `NonEmptyOrDefault`) and refuses istiod's mesh-CA certificate. The
+/// gateway's own root is no help: the local istiod that serves it has a root of its own.
 fn gateway_root(cx: &mut Cx, ca: &Ca, origin: Origin) {
     // From cert-manager: a certificate of the mesh's issuer, kept only for its `ca.crt`
     // (cert-manager writes the chain's self-signed root there:
-    // pkg/util/pki/parse_certificate_chain.go). An `Issuer` (namespaced) must then exist in
-    // istio-system too.
+    // pkg/util/pki/parse_certificate_chain.go). Its key is a by-product: a client-auth leaf
+    // with no SPIFFE identity, which no sidecar accepts as a mesh peer. trust-manager would
+    // publish the root without one, but is a controller meshc does not assume. An `Issuer`
+    // (namespaced) must then exist in istio-system too (`meshc plan` says so).
     let spec = json!({
         "commonName": format!("{} ingress gateway", cx.cluster().name),
         "duration": "8760h",

@@ -353,8 +353,11 @@ fn prerequisites(model: &Model, s: &Schedule) -> Vec<Prerequisite> {
         }),
     }
     // meshc applies its ExternalSecrets, PushSecrets and Certificates in the Istio
-    // namespace of each cluster: a namespaced store or issuer must exist there.
-    let within = |namespaced: bool| {
+    // namespace of each cluster, and the mesh root of an external control plane reached by
+    // host name in istio-system (render/trust.rs `gateway_root`): a namespaced store or
+    // issuer must exist there. `gateway_root` says whether that last one counts (it is
+    // made from the mesh's CA, so only a CA of the store's or issuer's kind needs it).
+    let within = |namespaced: bool, gateway_root: &dyn Fn(&Ca) -> bool| {
         if !namespaced {
             return String::new();
         }
@@ -364,6 +367,12 @@ fn prerequisites(model: &Model, s: &Schedule) -> Vec<Prerequisite> {
             .iter()
             .map(|&(mi, i)| model.meshes[mi].istiod_namespace(i))
             .collect();
+        for &(mi, i) in &g.clusters.at {
+            let (m, c) = (&model.meshes[mi], &model.meshes[mi].clusters[i]);
+            if c.external_by_name() && m.ca.as_ref().is_some_and(|(ca, _)| gateway_root(ca)) {
+                ns.push(crate::model::ISTIO_SYSTEM);
+            }
+        }
         ns.sort_unstable();
         ns.dedup();
         format!(" in namespace {}", ns.join(" and "))
@@ -382,7 +391,7 @@ fn prerequisites(model: &Model, s: &Schedule) -> Vec<Prerequisite> {
                 "External Secrets Operator 0.16 or newer (API external-secrets.io/v1) with {} `{}`{}",
                 store.kind_str(),
                 store.store,
-                within(namespaced)
+                within(namespaced, &|ca| matches!(ca, Ca::ExternalSecret { .. }))
             ),
             clusters: names(&uses),
         });
@@ -417,7 +426,7 @@ fn prerequisites(model: &Model, s: &Schedule) -> Vec<Prerequisite> {
                         IssuerKind::ClusterIssuer => "ClusterIssuer",
                         IssuerKind::Issuer => "Issuer",
                     },
-                    within(*kind == IssuerKind::Issuer),
+                    within(*kind == IssuerKind::Issuer, &|ca| matches!(ca, Ca::CertManager { .. })),
                     mesh.name
                 ),
                 clusters: names(&runs_istiod),

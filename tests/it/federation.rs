@@ -307,7 +307,7 @@ fn policies_of_out(o: &Out, cluster: &str) -> Vec<Value> {
 #[test]
 fn an_exporter_behind_a_load_balancer_host_name_is_reached_by_dns() {
     // AWS load balancers have names, not IPs. istiod resolves host-name gateways itself
-    // since 1.24 (RESOLVE_HOSTNAME_GATEWAYS, default true: pilot/pkg/model/network.go),
+    // (RESOLVE_HOSTNAME_GATEWAYS, default true in 1.24 to 1.31: pilot/pkg/model/network.go),
     // but a STATIC ServiceEntry endpoint must be an IP, so the import resolves by DNS.
     let host = "a1b2c3-east-west.elb.eu-central-1.amazonaws.com";
     let text = example().replace(
@@ -331,4 +331,36 @@ fn an_exporter_behind_a_load_balancer_host_name_is_reached_by_dns() {
         o.values("shop-1", "istiod")["global"]["meshNetworks"].is_null(),
         "no endpoint names the exporter's network"
     );
+}
+
+#[test]
+fn an_export_from_an_ip_gateway_and_a_host_name_gateway_resolves_by_dns_for_both() {
+    // One ServiceEntry has one resolution: with any exporting gateway known only by name,
+    // every endpoint is a gateway dialled directly (an IP is a valid DNS endpoint too).
+    let text = example()
+        .replace(
+            "        east-west-address \"52.28.10.20\"\n    }",
+            "        east-west-address \"52.28.10.20\"\n    }\n    cluster pay-2 network=pay-net region=eu-central-1 zone=eu-central-1b {\n        control-plane primary\n        api-server \"https://pay-2.k8s.acme.io:6443\"\n        east-west-address \"pay-2-ew.elb.eu-central-1.amazonaws.com\"\n    }",
+        )
+        .replace(
+            "deploy pay-1 version=v1 replicas=3 image=\"ghcr.io/acme/ledger:7.2.0\"",
+            "deploy pay-1 version=v1 replicas=3 image=\"ghcr.io/acme/ledger:7.2.0\"\n        deploy pay-2 version=v1 replicas=3 image=\"ghcr.io/acme/ledger:7.2.0\"",
+        );
+    assert!(text.contains("pay-2-ew"), "the example changed: {text}");
+    let o = Out::of_text("mixed-export.kdl", &text);
+    let se = o.doc(
+        "clusters/shop-1/services/serviceentry-federated-payments-ledger-ledger.istio-system.yaml",
+    );
+    assert_eq!(se["spec"]["resolution"], "DNS");
+    let eps = se["spec"]["endpoints"].as_array().expect("endpoints");
+    let addresses: Vec<&str> = eps
+        .iter()
+        .map(|e| e["address"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        addresses,
+        ["52.28.10.20", "pay-2-ew.elb.eu-central-1.amazonaws.com"]
+    );
+    assert!(eps.iter().all(|e| e["network"].is_null()), "{eps:?}");
+    assert!(o.values("shop-1", "istiod")["global"]["meshNetworks"].is_null());
 }

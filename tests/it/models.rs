@@ -550,9 +550,10 @@ fn an_external_control_plane_reached_by_host_name_verifies_istiod_with_the_mesh_
             .replace("ca cert-manager issuer=prod-mesh-root", ca);
         let o = Out::of_text("external-hostname.kdl", &text);
         // The gateway terminates the remote's TLS with the public certificate for `host`
-        // and re-encrypts to istiod. Since 1.24 a SIMPLE DestinationRule without CA
-        // verifies against the OS roots (cluster_tls.go: NonEmptyOrDefault(caCertificates,
-        // "system")), which do not sign istiod's mesh-CA certificate.
+        // and re-encrypts to istiod. A SIMPLE DestinationRule without CA verifies against
+        // the OS roots (cluster_traffic_policy.go in 1.24 and 1.25, cluster_tls.go
+        // NonEmptyOrDefault(caCertificates, "system") from 1.26), which do not sign
+        // istiod's mesh-CA certificate.
         let dr = o.doc(&o.mesh_file("cp", "destinationrule-external-istiod-dr.istio-system.yaml"));
         // Only the selected gateway reads the credential, in the rule's own namespace.
         assert_eq!(
@@ -654,6 +655,8 @@ fn every_istiod_names_its_image_hub_and_a_mirror_replaces_it() {
         ("registry.acme.io/istio:1.30.3", "no tag"),
         ("registry.acme.io/Istio", "lower-case"),
         ("registry.acme.io:http/istio", "host name"),
+        ("-registry.acme.io/istio", "host name"),
+        ("registry.acme.io/mirror..istio", "lower-case letters"),
         ("", "host name"),
     ] {
         let (sources, c) = crate::common::compile_text(

@@ -320,3 +320,51 @@ fn plan_as_json_and_mermaid_and_on_errors() {
     assert!(out.is_empty());
     assert!(err.contains("E0901"), "{err}");
 }
+
+#[test]
+fn plan_asks_for_a_namespaced_issuer_where_the_gateway_root_is_issued() {
+    // A host-name external control plane gets the mesh root in istio-system
+    // (Certificate external-istiod-ca): an `Issuer` (namespaced) must exist there too.
+    let text =
+        std::fs::read_to_string(root().join("tests/fixtures/external-control-plane-hostname.kdl"))
+            .expect("fixture")
+            .replace(
+                "issuer=prod-mesh-root",
+                "issuer=prod-mesh-root issuer-kind=Issuer",
+            );
+    let dir = std::env::temp_dir().join(format!("meshc-plan-issuer-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("topology.kdl");
+    std::fs::write(&file, &text).expect("write");
+    let (code, out, err) = meshc_plan(&["plan", &file.display().to_string()]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(code, 0, "{err}");
+    let line = out
+        .lines()
+        .find(|l| l.contains("Issuer `prod-mesh-root`"))
+        .unwrap_or_else(|| panic!("no issuer prerequisite:\n{out}"));
+    assert!(
+        line.contains("in namespace external-istiod and istio-system"),
+        "{line}"
+    );
+    // By IP there is no gateway root, and istio-system is not asked for.
+    let ip = std::fs::read_to_string(root().join("examples/external-control-plane/topology.kdl"))
+        .expect("example")
+        .replace(
+            "issuer=prod-mesh-root",
+            "issuer=prod-mesh-root issuer-kind=Issuer",
+        );
+    let file =
+        std::env::temp_dir().join(format!("meshc-plan-issuer-ip-{}.kdl", std::process::id()));
+    std::fs::write(&file, &ip).expect("write");
+    let (_, out, _) = meshc_plan(&["plan", &file.display().to_string()]);
+    let _ = std::fs::remove_file(&file);
+    let line = out
+        .lines()
+        .find(|l| l.contains("Issuer `prod-mesh-root`"))
+        .unwrap_or_default();
+    assert!(
+        line.contains("in namespace external-istiod,") && !line.contains("istio-system"),
+        "{line}"
+    );
+}
