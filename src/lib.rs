@@ -56,6 +56,17 @@ pub fn compile(sources: &Sources) -> Compilation {
 /// Runs the whole pipeline. Template files the topology names are read through `loader`
 /// and added to `sources`, so diagnostics can point into them.
 pub fn compile_with(sources: &mut Sources, loader: Loader<'_>) -> Compilation {
+    pipeline(sources, loader, true)
+}
+
+/// Every phase that can report a diagnostic, and the rollout, but no output: wiring the
+/// GitOps units and serializing files report nothing, so `meshc check` and `meshc plan`
+/// skip them (`output` is `None`).
+pub fn check_with(sources: &mut Sources, loader: Loader<'_>) -> Compilation {
+    pipeline(sources, loader, false)
+}
+
+fn pipeline(sources: &mut Sources, loader: Loader<'_>, emit_files: bool) -> Compilation {
     let mut diagnostics = Vec::new();
     let mut docs = Vec::new();
     for file in sources.iter() {
@@ -115,8 +126,10 @@ pub fn compile_with(sources: &mut Sources, loader: Loader<'_>) -> Compilation {
             if let Some(schedule) =
                 schedule.filter(|_| !diagnostics.iter().any(Diagnostic::is_error))
             {
-                render::wire(&model, &mut rendered, &schedule);
-                output = Some(emit::emit(&model, &rendered, &schedule, sources));
+                if emit_files {
+                    render::wire(&model, &mut rendered, &schedule);
+                    output = Some(emit::emit(&model, &rendered, &schedule, sources));
+                }
                 rollout = Some((model, schedule));
             }
         }

@@ -158,7 +158,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut compilation = meshc::compile_with(&mut sources, &load_template);
+    // `check` and `plan` need every diagnostic and the rollout, not the files.
+    let mut compilation = if matches!(action, Action::Check | Action::Plan(_)) {
+        meshc::check_with(&mut sources, &load_template)
+    } else {
+        meshc::compile_with(&mut sources, &load_template)
+    };
     if cli.deny_warnings {
         meshc::diag::deny_warnings(&mut compilation.diagnostics);
     }
@@ -185,6 +190,13 @@ fn main() -> ExitCode {
         let _ = stdout.write_all(text.as_bytes());
         let _ = stdout.flush();
         return ExitCode::SUCCESS;
+    }
+    if matches!(action, Action::Check) {
+        return if failed {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        };
     }
     let Some(out) = compilation.output.filter(|_| !failed) else {
         // `build --check` and `diff` keep 1 for "the output differs".

@@ -41,8 +41,12 @@ pub struct Output {
 }
 
 impl Output {
+    /// The file at `path`, by binary search (`files` is sorted by path).
     pub fn get(&self, path: &str) -> Option<&OutFile> {
-        self.files.iter().find(|f| f.path == path)
+        self.files
+            .binary_search_by(|f| f.path.as_str().cmp(path))
+            .ok()
+            .map(|i| &self.files[i])
     }
 
     /// The clusters of the output, by name (each has `clusters/<name>/kustomization.yaml`).

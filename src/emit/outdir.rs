@@ -8,8 +8,18 @@
 //! A build writes it twice: first listing the union of the files it owned and the files it
 //! is about to write (so a build interrupted part-way still knows what it owns), and last
 //! listing exactly what it wrote.
+//!
+//! Durability is per batch, not per file. The claim is made durable before any file is
+//! written. Each file is then written to a temporary and renamed over its path, so a reader
+//! sees the old file or the new one; the files are not synced one by one. Before the final
+//! provenance file replaces the claim, the whole batch is made durable at once (`syncfs`
+//! on Linux, one fsync per written file elsewhere). An interruption before that point, even
+//! a power loss that persisted a rename before its data, leaves the claim in place, and the
+//! next build compares every file's bytes with what it renders and rewrites any that
+//! differ, so it converges (the interruption test kills builds at random points and checks
+//! exactly that).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -182,6 +192,17 @@ pub fn plan(dir: &Path, out: &Output, owned: &Owned) -> io::Result<Plan> {
     Ok(plan)
 }
 
+impl Plan {
+    /// The paths the build writes (added or changed), for membership tests.
+    fn writes(&self) -> HashSet<&str> {
+        self.added
+            .iter()
+            .chain(&self.changed)
+            .map(String::as_str)
+            .collect()
+    }
+}
+
 /// A unified diff of every file the plan touches, `a/` the directory and `b/` the build.
 pub fn unified_diff(dir: &Path, out: &Output, plan: &Plan) -> io::Result<String> {
     let mut text = String::new();
@@ -192,18 +213,20 @@ pub fn unified_diff(dir: &Path, out: &Output, plan: &Plan) -> io::Result<String>
         .chain(&plan.removed)
         .collect();
     paths.sort();
+    let added: HashSet<&str> = plan.added.iter().map(String::as_str).collect();
+    let removed: HashSet<&str> = plan.removed.iter().map(String::as_str).collect();
     for p in paths {
         let old = read(dir, p)?
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default();
         let new = out.get(p).map(|f| f.contents.as_str()).unwrap_or("");
         let (a, b) = (
-            if plan.added.contains(p) {
+            if added.contains(p.as_str()) {
                 "/dev/null".to_string()
             } else {
                 format!("a/{p}")
             },
-            if plan.removed.contains(p) {
+            if removed.contains(p.as_str()) {
                 "/dev/null".to_string()
             } else {
                 format!("b/{p}")
@@ -221,9 +244,17 @@ pub fn unified_diff(dir: &Path, out: &Output, plan: &Plan) -> io::Result<String>
     Ok(text)
 }
 
+/// Whether a write is made durable on its own (`Sync::Now`) or with its batch
+/// (`Sync::WithBatch`, see `sync_batch`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sync {
+    Now,
+    WithBatch,
+}
+
 /// Writes `contents` to `path` through a temporary file and a rename: a reader (or a
 /// build killed part-way) sees the old file or the new one, never a truncated one.
-fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
+fn write_atomic(path: &Path, contents: &[u8], sync: Sync) -> io::Result<()> {
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent)?;
     }
@@ -232,9 +263,60 @@ fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
     let tmp = PathBuf::from(tmp);
     let mut f = fs::File::create(&tmp)?;
     f.write_all(contents)?;
-    f.sync_all()?;
+    if sync == Sync::Now {
+        f.sync_all()?;
+    }
     drop(f);
-    fs::rename(&tmp, path)
+    fs::rename(&tmp, path)?;
+    if sync == Sync::Now
+        && let Some(parent) = path.parent()
+    {
+        sync_dir(parent)?;
+    }
+    Ok(())
+}
+
+/// A rename is durable once its directory is. On Unix a directory is opened and fsynced
+/// like a file; elsewhere (Windows cannot open a directory as a file) this does nothing.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        fs::File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
+/// Makes every file written with `Sync::WithBatch` durable, with their renames: one
+/// `syncfs(2)` of the output's file system on Linux; elsewhere an fsync of each written
+/// file and of the directories holding them.
+fn sync_batch(dir: &Path, written: &[PathBuf]) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        let _ = written;
+        let d = fs::File::open(dir)?;
+        rustix::fs::syncfs(&d).map_err(io::Error::from)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = dir;
+        let mut dirs: Vec<&Path> = Vec::new();
+        for p in written {
+            fs::File::open(p)?.sync_all()?;
+            if let Some(parent) = p.parent() {
+                dirs.push(parent);
+            }
+        }
+        dirs.sort();
+        dirs.dedup();
+        for d in dirs {
+            sync_dir(d)?;
+        }
+        Ok(())
+    }
 }
 
 /// Why a directory cannot be written.
@@ -285,21 +367,22 @@ pub fn apply(
         write_atomic(
             &dir.join(PROVENANCE),
             provenance(sources, &claim).as_bytes(),
+            Sync::Now,
         )?;
     }
     let abort_after = fail_after();
-    let mut written = 0;
+    let writes = plan.writes();
+    let mut written: Vec<PathBuf> = Vec::new();
     for f in &out.files {
-        if f.path == PROVENANCE {
+        if f.path == PROVENANCE || !writes.contains(f.path.as_str()) {
             continue;
         }
-        if plan.added.contains(&f.path) || plan.changed.contains(&f.path) {
-            if abort_after == Some(written) {
-                std::process::abort();
-            }
-            write_atomic(&dir.join(&f.path), f.contents.as_bytes())?;
-            written += 1;
+        if abort_after == Some(written.len()) {
+            std::process::abort();
         }
+        let path = dir.join(&f.path);
+        write_atomic(&path, f.contents.as_bytes(), Sync::WithBatch)?;
+        written.push(path);
     }
     for p in &plan.removed {
         match fs::remove_file(dir.join(p)) {
@@ -309,9 +392,13 @@ pub fn apply(
         }
         remove_empty_parents(dir, &dir.join(p));
     }
+    if !written.is_empty() || !plan.removed.is_empty() {
+        // The batch is durable before the provenance file stops claiming it.
+        sync_batch(dir, &written)?;
+    }
     let prov = provenance(sources, &new);
     if read(dir, PROVENANCE)?.as_deref() != Some(prov.as_bytes()) {
-        write_atomic(&dir.join(PROVENANCE), prov.as_bytes())?;
+        write_atomic(&dir.join(PROVENANCE), prov.as_bytes(), Sync::Now)?;
     }
     Ok(())
 }

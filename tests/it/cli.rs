@@ -228,3 +228,46 @@ fn version_names_the_supported_istio_range() {
         format!("meshc {} {range}", env!("CARGO_PKG_VERSION"))
     );
 }
+
+#[test]
+fn check_reports_exactly_what_a_build_reports_without_rendering_files() {
+    // `meshc check` and `meshc plan` stop before wiring and serializing, which report
+    // nothing: the diagnostics must be the same as a build's, for every fixture (template
+    // errors and the rollout cycle included) and every example.
+    let mut topologies: Vec<std::path::PathBuf> = crate::common::examples();
+    for e in std::fs::read_dir(crate::common::root().join("tests/ui")).expect("tests/ui") {
+        let p = e.expect("entry").path();
+        if p.extension().is_some_and(|x| x == "kdl") {
+            topologies.push(p);
+        }
+    }
+    topologies.sort();
+    assert!(topologies.len() > 60, "{}", topologies.len());
+    for path in topologies {
+        let name = path
+            .strip_prefix(crate::common::root())
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .replace('\\', "/");
+        let text = std::fs::read_to_string(&path).expect("read");
+        let run = |full: bool| {
+            let mut sources = meshc::source::Sources::new();
+            sources.add(&name, text.clone());
+            let c = if full {
+                meshc::compile_with(&mut sources, &crate::common::fs_loader)
+            } else {
+                meshc::check_with(&mut sources, &crate::common::fs_loader)
+            };
+            (crate::common::rendered_diagnostics(&sources, &c), c)
+        };
+        let (built, b) = run(true);
+        let (checked, c) = run(false);
+        assert_eq!(checked, built, "{name}");
+        assert!(c.output.is_none(), "{name}: check renders no files");
+        assert_eq!(
+            c.rollout.is_some(),
+            b.rollout.is_some(),
+            "{name}: the plan is there"
+        );
+    }
+}
