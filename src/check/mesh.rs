@@ -35,7 +35,6 @@ pub fn meshes(ast: &ast::Ast, diags: &mut Vec<Diagnostic>) -> Vec<Mesh> {
         .collect()
 }
 
-/// Reports every name declared a second time among `names`.
 /// Reports every item whose name was declared before among `items`, and returns the
 /// first declarations, in order.
 pub(super) fn first_declarations<'a, T>(
@@ -45,9 +44,11 @@ pub(super) fn first_declarations<'a, T>(
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<&'a T> {
     let mut kept: Vec<&'a T> = Vec::new();
+    let mut first_of: std::collections::HashMap<&str, &ast::Spanned<String>> =
+        std::collections::HashMap::new();
     for item in items {
         let n = name(item);
-        if let Some(first) = kept.iter().map(|k| name(k)).find(|f| f.value == n.value) {
+        if let Some(first) = first_of.get(n.value.as_str()) {
             diags.push(
                 Diagnostic::new(
                     Code::DuplicateName,
@@ -58,6 +59,7 @@ pub(super) fn first_declarations<'a, T>(
                 .help(format!("rename or remove one of the two {what}s")),
             );
         } else {
+            first_of.insert(&n.value, n);
             kept.push(item);
         }
     }

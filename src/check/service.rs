@@ -15,13 +15,13 @@ use crate::model::{
 /// export targets and misplaced deploys.
 pub fn check(ast: &ast::Ast, m: &ast::Mesh, mesh: &mut Mesh, diags: &mut Vec<Diagnostic>) {
     let namespaces: Vec<&str> = m.namespaces.iter().map(|n| n.name.value.as_str()).collect();
-    let mut seen: Vec<(&str, &str, &Spanned<String>)> = Vec::new();
+    // (name, namespace) → first declaration: a map, so thousands of services check in
+    // linear time.
+    let mut seen: std::collections::HashMap<(&str, &str), &Spanned<String>> =
+        std::collections::HashMap::new();
     for s in &m.services {
         let ns = s.namespace.as_ref().map_or("", |n| n.value.as_str());
-        if let Some((_, _, first)) = seen
-            .iter()
-            .find(|(n, sns, _)| *n == s.name.value && *sns == ns)
-        {
+        if let Some(first) = seen.get(&(s.name.value.as_str(), ns)) {
             diags.push(
                 Diagnostic::new(
                     Code::DuplicateName,
@@ -36,7 +36,7 @@ pub fn check(ast: &ast::Ast, m: &ast::Mesh, mesh: &mut Mesh, diags: &mut Vec<Dia
             );
             continue;
         }
-        seen.push((&s.name.value, ns, &s.name));
+        seen.insert((&s.name.value, ns), &s.name);
         if let Some(svc) = service(ast, m, mesh, s, &namespaces, diags) {
             mesh.services.push(svc);
         }

@@ -340,12 +340,14 @@ pub fn needs_secrets(ast: &Ast, meshes: &[Mesh], have_store: bool, diags: &mut V
 /// Rules across meshes: cluster names are unique over the whole topology (each is an
 /// output directory), and federated meshes have distinct trust domains.
 pub fn cross_mesh(ast: &Ast, meshes: &[Mesh], diags: &mut Vec<Diagnostic>) {
-    let mut seen: Vec<(&str, Span, &str)> = Vec::new();
+    // Cluster name → where it was declared (span, mesh), in order.
+    let mut seen: std::collections::HashMap<&str, Vec<(Span, &str)>> =
+        std::collections::HashMap::new();
     for m in &ast.meshes {
         for c in &m.clusters {
-            if let Some((_, first, first_mesh)) = seen
-                .iter()
-                .find(|(n, _, mesh)| *n == c.name.value && *mesh != m.name.value)
+            if let Some((first, first_mesh)) = seen
+                .get(c.name.value.as_str())
+                .and_then(|d| d.iter().find(|(_, mesh)| *mesh != m.name.value))
             {
                 diags.push(
                     Diagnostic::new(Code::DuplicateName, format!("cluster `{}` is declared in mesh `{}` and in mesh `{}`", c.name.value, first_mesh, m.name.value))
@@ -354,7 +356,9 @@ pub fn cross_mesh(ast: &Ast, meshes: &[Mesh], diags: &mut Vec<Diagnostic>) {
                         .help("a cluster belongs to one mesh and gets one output directory; rename one of them"),
                 );
             }
-            seen.push((&c.name.value, c.name.span, &m.name.value));
+            seen.entry(&c.name.value)
+                .or_default()
+                .push((c.name.span, &m.name.value));
         }
     }
     federation(ast, meshes, diags);
