@@ -407,7 +407,7 @@ pub static MESH: NodeSpec = NodeSpec {
 
 pub static TRUST_BUNDLE: NodeSpec = NodeSpec {
     name: "trust-bundle",
-    doc: "Where the mesh publishes its SPIFFE trust bundle (its root certificates); a mesh it federates with trusts this root through `meshConfig.caCertificates`.",
+    doc: "Where the mesh publishes its SPIFFE trust bundle (its root certificates); a mesh it federates with, and does not share a root with (`ca … root=`), trusts this root through `meshConfig.caCertificates`. Served over HTTPS with a publicly trusted certificate (istiod verifies it with the OS roots), as JWKS (docs/federation.md).",
     args: &[arg(
         "url",
         String,
