@@ -476,7 +476,11 @@ fn control_planes(m: &ast::Mesh, mesh: &mut Mesh, diags: &mut Vec<Diagnostic>) {
                 diags.push(
                     Diagnostic::new(Code::HostnameEastWestAddress, format!("`{}` reaches its remotes through the hostname `{}`", c.name.value, addr.value))
                         .primary(addr.span, "a hostname, not an IP")
-                        .help("meshc switches the remotes to `istiodRemote.injectionURL` and `base.validationURL`, since a hostname breaks `injectionPath` (it becomes an ExternalName service); the gateway must then serve a certificate valid for this name"),
+                        .help(if role == Role::External {
+                            format!("meshc switches the remotes to `istiodRemote.injectionURL` and `base.validationURL`, since a hostname breaks `injectionPath` (it becomes an ExternalName service); the gateway terminates TLS with Secret `{}-istiod-tls` in istio-system, which must hold a certificate valid for this name", c.name.value)
+                        } else {
+                            "meshc switches the remotes to `istiodRemote.injectionURL` and `base.validationURL`, since a hostname breaks `injectionPath` (it becomes an ExternalName service); TLS passes through to istiod, which meshc has sign its certificate for this name too (`ISTIOD_CUSTOM_HOST`)".to_string()
+                        }),
                 );
             }
             Some(_) => {}

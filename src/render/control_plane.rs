@@ -221,6 +221,21 @@ fn mesh_config_values(cx: &Cx) -> Value {
     m
 }
 
+/// A control plane that remotes reach by the host name of cluster `i`'s east-west address
+/// gets that name in its own serving certificate: istiod signs for the names in
+/// ISTIOD_CUSTOM_HOST besides its Service names (pilot/pkg/bootstrap/server.go,
+/// `getDNSNames`). Nothing for an address that is an IP.
+fn sign_for_host(cx: &Cx, i: usize, values: &mut Value) {
+    let c = &cx.mesh.clusters[i];
+    if let Some(host) = c
+        .east_west_address
+        .as_deref()
+        .filter(|_| !c.gateway_is_ip())
+    {
+        values["env"]["ISTIOD_CUSTOM_HOST"] = json!(host);
+    }
+}
+
 /// `meshConfig.caCertificates` of mesh `me`, one entry per federated mesh whose workloads
 /// it must verify. A peer with its own root: that root, from its SPIFFE bundle endpoint,
 /// for identities of its trust domain (both directions of an export verify the other
@@ -336,6 +351,9 @@ fn primary(cx: &mut Cx) {
         // istiod serves remote clusters: EXTERNAL_ISTIOD=true makes it patch their
         // webhooks and write their namespaces' root certificates.
         values["global"]["externalIstiod"] = json!(true);
+        // TLS passes through the east-west gateway: a remote's API server calls the
+        // injection URL at the host name and checks istiod's own certificate against it.
+        sign_for_host(cx, i, &mut values);
     }
     federation_values(cx, &mut values);
     release(
@@ -527,14 +545,10 @@ fn external(cx: &mut Cx) {
             { "name": "inject-volume", "mountPath": "/var/lib/istio/inject" }
         ]
     });
-    if !is_ip {
-        // The gateway re-encrypts to istiod with the remote's host name as SNI and checks
-        // it against istiod's certificate (auto SNI and SAN validation when the
-        // DestinationRule names neither, cluster_tls.go `setAutoSniAndAutoSanValidation`);
-        // istiod signs its own certificate for the names listed here
-        // (pilot/pkg/bootstrap/server.go, ISTIOD_CUSTOM_HOST).
-        values["env"]["ISTIOD_CUSTOM_HOST"] = json!(addr);
-    }
+    // The gateway re-encrypts to istiod with the remote's host name as SNI and checks it
+    // against istiod's certificate (auto SNI and SAN validation when the DestinationRule
+    // names neither, cluster_tls.go `setAutoSniAndAutoSanValidation`).
+    sign_for_host(cx, i, &mut values);
     federation_values(cx, &mut values);
     pin_hub(cx, "istiod", &mut values);
     let origin = cx.cluster_origin("control-plane external");

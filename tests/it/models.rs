@@ -604,6 +604,40 @@ fn an_external_control_plane_reached_by_host_name_verifies_istiod_with_the_mesh_
 }
 
 #[test]
+fn a_primary_reached_by_host_name_signs_istiods_certificate_for_it() {
+    // TLS passes through the primary's east-west gateway, so a remote's API server calling
+    // `injectionURL` at the host name checks istiod's own certificate against that name.
+    let text = std::fs::read_to_string(root().join("examples/primary-remote/topology.kdl"))
+        .expect("example");
+    let addr = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("east-west-address "))
+        .expect("the example has an east-west address")
+        .to_string();
+    let host = "istiod.main-1.acme.io";
+    let o = Out::of_text(
+        "primary-hostname.kdl",
+        &text.replace(
+            &format!("east-west-address {addr}"),
+            &format!("east-west-address \"{host}\""),
+        ),
+    );
+    assert_eq!(
+        o.values("main-1", "istiod")["env"]["ISTIOD_CUSTOM_HOST"],
+        host
+    );
+    // The URL whose certificate that is (the remote's API server calls it).
+    assert_eq!(
+        o.values("edge-1", "istiod")["istiodRemote"]["injectionURL"],
+        format!("https://{host}:15017/inject/cluster/edge-1/net/net1")
+    );
+    // By IP, istiod's certificate needs no extra name.
+    assert!(
+        Out::of("primary-remote").values("main-1", "istiod")["env"]["ISTIOD_CUSTOM_HOST"].is_null()
+    );
+}
+
+#[test]
 fn every_istiod_names_its_image_hub_and_a_mirror_replaces_it() {
     // The 1.30 charts default to a registry Istio has retired; meshc always sets the hub.
     for path in crate::common::examples() {
