@@ -333,24 +333,58 @@ fn an_exporter_behind_a_load_balancer_host_name_is_reached_by_dns() {
     );
 }
 
+/// The federation example with a second exporting cluster `pay-2` (gateway at
+/// `address`) running `ledger` too, and with `extra` deploys added to the service.
+fn two_exporting_clusters(address: &str, extra: &str) -> String {
+    let text = example()
+        .replace(
+            "        east-west-address \"52.28.10.20\"\n    }",
+            &format!("        east-west-address \"52.28.10.20\"\n    }}\n    cluster pay-2 network=pay-net region=eu-central-1 zone=eu-central-1b {{\n        control-plane primary\n        api-server \"https://pay-2.k8s.acme.io:6443\"\n        east-west-address \"{address}\"\n    }}"),
+        )
+        .replace(
+            "deploy pay-1 version=v1 replicas=3 image=\"ghcr.io/acme/ledger:7.2.0\"",
+            &format!("deploy pay-1 version=v1 replicas=3 image=\"ghcr.io/acme/ledger:7.2.0\"\n        deploy pay-2 version=v1 replicas=3 image=\"ghcr.io/acme/ledger:7.2.0\"{extra}"),
+        );
+    assert!(text.contains(address), "the example changed: {text}");
+    text
+}
+
+/// The imported ServiceEntry of `ledger` in the importer.
+const IMPORTED: &str =
+    "clusters/shop-1/services/serviceentry-federated-payments-ledger-ledger.istio-system.yaml";
+
+#[test]
+fn an_imported_service_lists_each_exporting_cluster_once() {
+    // pay-1 runs two versions: still one gateway (twice listed, it would get twice the
+    // traffic), in order of first deploy.
+    let text = two_exporting_clusters(
+        "52.28.10.21",
+        "\n        deploy pay-1 version=v2 replicas=1 image=\"ghcr.io/acme/ledger:7.3.0\"",
+    );
+    assert!(text.contains("deploy pay-1 version=v2"), "{text}");
+    let o = Out::of_text("examples/federation/topology.kdl", &text);
+    let v = o.doc(IMPORTED);
+    let addresses: Vec<&str> = v["spec"]["endpoints"]
+        .as_array()
+        .expect("endpoints")
+        .iter()
+        .filter_map(|e| e["address"].as_str())
+        .collect();
+    assert_eq!(
+        addresses,
+        ["52.28.10.20", "52.28.10.21"],
+        "{}",
+        o.doc_text(IMPORTED)
+    );
+}
+
 #[test]
 fn an_export_from_an_ip_gateway_and_a_host_name_gateway_resolves_by_dns_for_both() {
     // One ServiceEntry has one resolution: with any exporting gateway known only by name,
     // every endpoint is a gateway dialled directly (an IP is a valid DNS endpoint too).
-    let text = example()
-        .replace(
-            "        east-west-address \"52.28.10.20\"\n    }",
-            "        east-west-address \"52.28.10.20\"\n    }\n    cluster pay-2 network=pay-net region=eu-central-1 zone=eu-central-1b {\n        control-plane primary\n        api-server \"https://pay-2.k8s.acme.io:6443\"\n        east-west-address \"pay-2-ew.elb.eu-central-1.amazonaws.com\"\n    }",
-        )
-        .replace(
-            "deploy pay-1 version=v1 replicas=3 image=\"ghcr.io/acme/ledger:7.2.0\"",
-            "deploy pay-1 version=v1 replicas=3 image=\"ghcr.io/acme/ledger:7.2.0\"\n        deploy pay-2 version=v1 replicas=3 image=\"ghcr.io/acme/ledger:7.2.0\"",
-        );
-    assert!(text.contains("pay-2-ew"), "the example changed: {text}");
+    let text = two_exporting_clusters("pay-2-ew.elb.eu-central-1.amazonaws.com", "");
     let o = Out::of_text("mixed-export.kdl", &text);
-    let se = o.doc(
-        "clusters/shop-1/services/serviceentry-federated-payments-ledger-ledger.istio-system.yaml",
-    );
+    let se = o.doc(IMPORTED);
     assert_eq!(se["spec"]["resolution"], "DNS");
     let eps = se["spec"]["endpoints"].as_array().expect("endpoints");
     let addresses: Vec<&str> = eps

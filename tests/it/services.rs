@@ -267,43 +267,6 @@ mesh prod {{
 
 /// One endpoint per exporting cluster, however its versions interleave with other
 /// clusters' (a duplicate endpoint doubles that cluster's share of the traffic).
-#[test]
-fn an_imported_service_lists_each_exporting_cluster_once() {
-    let path = root().join("examples/federation/topology.kdl");
-    let text = std::fs::read_to_string(&path).expect("federation example");
-    let text = text
-        .replace(
-            r#"        east-west-address "52.28.10.20"
-    }"#,
-            r#"        east-west-address "52.28.10.20"
-    }
-    cluster pay-2 network=pay-net region=eu-central-1 zone=eu-central-1b {
-        control-plane primary
-        api-server "https://pay-2.k8s.acme.io:6443"
-        east-west-address "52.28.10.21"
-    }"#,
-        )
-        .replace(
-            r#"        deploy pay-1 version=v1 replicas=3 image="ghcr.io/acme/ledger:7.2.0""#,
-            r#"        deploy pay-1 version=v1 replicas=3 image="ghcr.io/acme/ledger:7.2.0"
-        deploy pay-2 version=v1 replicas=3 image="ghcr.io/acme/ledger:7.2.0"
-        deploy pay-1 version=v2 replicas=1 image="ghcr.io/acme/ledger:7.3.0""#,
-        );
-    let (_, c) = compile_text("examples/federation/topology.kdl", &text);
-    let out = c.output.unwrap_or_else(|| panic!("{:?}", c.diagnostics));
-    let se = out
-        .get("clusters/shop-1/services/serviceentry-federated-payments-ledger-ledger.istio-system.yaml")
-        .expect("the imported ServiceEntry");
-    let v: Value = serde_saphyr::from_str(&se.contents).expect("yaml");
-    let addresses: Vec<&str> = v["spec"]["endpoints"]
-        .as_array()
-        .expect("endpoints")
-        .iter()
-        .filter_map(|e| e["address"].as_str())
-        .collect();
-    assert_eq!(addresses, ["52.28.10.20", "52.28.10.21"], "{}", se.contents);
-}
-
 /// An ingress route names one service: `web` declared in two namespaces is an error naming
 /// both (it used to go silently to the first), and `namespace/name` picks one.
 #[test]
@@ -543,34 +506,33 @@ fn an_ingress_route_applies_the_services_canary_and_retries() {
         "    // Reads of the local replica only",
         "    ingress public cluster=use1 {\n        host \"shop.acme.io\" tls-secret=shop-cert\n        route \"/catalog\" service=catalog\n    }\n\n    // Reads of the local replica only",
     );
-    let out = crate::common::output_of_text("examples/canary-failover/topology.kdl", &text);
-    let f = out
-        .get("clusters/use1/services/virtualservice-public.istio-ingress.yaml")
-        .expect("the ingress VirtualService");
-    let vs: Value = serde_saphyr::from_str(&f.contents).expect("yaml");
+    let o = Out::of_text("examples/canary-failover/topology.kdl", &text);
+    let path = "clusters/use1/services/virtualservice-public.istio-ingress.yaml";
+    let vs = o.doc(path);
+    let contents = o.doc_text(path);
     let http = vs["spec"]["http"].as_array().expect("http");
-    assert_eq!(http.len(), 2, "{}", f.contents);
+    assert_eq!(http.len(), 2, "{contents}");
     // The header match, under the prefix, to v2.
     assert_eq!(
         http[0]["match"][0]["uri"]["prefix"], "/catalog",
         "{}",
-        f.contents
+        contents
     );
     assert_eq!(
         http[0]["match"][0]["headers"]["x-canary"]["exact"], "always",
         "{}",
-        f.contents
+        contents
     );
     assert_eq!(
         http[0]["route"][0]["destination"]["subset"], "v2",
         "{}",
-        f.contents
+        contents
     );
     // The rest of the prefix: the 95/5 split, with the timeout and retries.
     assert_eq!(
         http[1]["match"][0]["uri"]["prefix"], "/catalog",
         "{}",
-        f.contents
+        contents
     );
     let split: Vec<(String, i64)> = http[1]["route"]
         .as_array()
@@ -590,14 +552,14 @@ fn an_ingress_route_applies_the_services_canary_and_retries() {
         split,
         [("v1".to_string(), 95), ("v2".to_string(), 5)],
         "{}",
-        f.contents
+        contents
     );
     for r in http {
-        assert_eq!(r["timeout"], "5s", "{}", f.contents);
-        assert_eq!(r["retries"]["attempts"], 2, "{}", f.contents);
+        assert_eq!(r["timeout"], "5s", "{}", contents);
+        assert_eq!(r["retries"]["attempts"], 2, "{}", contents);
         for d in r["route"].as_array().expect("route") {
             assert_eq!(d["destination"]["host"], "catalog.store.svc.cluster.local");
-            assert_eq!(d["destination"]["port"]["number"], 8080, "{}", f.contents);
+            assert_eq!(d["destination"]["port"]["number"], 8080, "{}", contents);
         }
     }
 }
@@ -618,18 +580,16 @@ fn ingress_routes_go_longest_prefix_first() {
         kdl.find("route \"/\"") < kdl.find("route \"/blog\""),
         "the example lists / first"
     );
-    let out = crate::common::output_of_text("ingress.kdl", kdl);
-    let f = out
-        .get("clusters/c1/services/virtualservice-public.istio-ingress.yaml")
-        .expect("ingress VirtualService");
-    let vs: Value = serde_saphyr::from_str(&f.contents).expect("yaml");
+    let o = Out::of_text("ingress.kdl", kdl);
+    let path = "clusters/c1/services/virtualservice-public.istio-ingress.yaml";
+    let vs = o.doc(path);
     let prefixes: Vec<&str> = vs["spec"]["http"]
         .as_array()
         .expect("http")
         .iter()
         .filter_map(|r| r["match"][0]["uri"]["prefix"].as_str())
         .collect();
-    assert_eq!(prefixes, ["/blog", "/"], "{}", f.contents);
+    assert_eq!(prefixes, ["/blog", "/"], "{}", o.doc_text(path));
 }
 
 /// An imported name resolves only through the importer's DNS proxy (no cluster of the
