@@ -66,6 +66,15 @@ pub fn check_with(sources: &mut Sources, loader: Loader<'_>) -> Compilation {
     pipeline(sources, loader, false)
 }
 
+/// Frees a large value on a thread of its own, so that the caller goes on meanwhile (the
+/// rendered tree of a large fleet is a million small allocations). If no thread can be
+/// started, the value is freed here, with the closure that holds it.
+fn drop_in_background<T: Send + 'static>(value: T) {
+    let _ = std::thread::Builder::new()
+        .name("drop".into())
+        .spawn(move || drop(value));
+}
+
 fn pipeline(sources: &mut Sources, loader: Loader<'_>, emit_files: bool) -> Compilation {
     let mut diagnostics = Vec::new();
     let mut docs = Vec::new();
@@ -133,6 +142,7 @@ fn pipeline(sources: &mut Sources, loader: Loader<'_>, emit_files: bool) -> Comp
                 rollout = Some((model, schedule));
             }
         }
+        drop_in_background(rendered);
     }
     diag::sort(&mut diagnostics);
     Compilation {

@@ -206,7 +206,7 @@ fn main() -> ExitCode {
     let Some(dir) = output else {
         return ExitCode::SUCCESS;
     };
-    match update(dir, &out, &sources, action) {
+    match update(dir, out, &sources, action) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("meshc: {}: {e}", dir.display());
@@ -218,12 +218,13 @@ fn main() -> ExitCode {
 /// Compares the build with the directory and acts on it.
 fn update(
     dir: &Path,
-    out: &meshc::emit::Output,
+    out: meshc::emit::Output,
     sources: &Sources,
     action: Action,
 ) -> std::io::Result<ExitCode> {
     let owned = outdir::read_owned(dir)?;
-    let full = outdir::with_provenance(out, sources);
+    let clusters = out.clusters().len();
+    let (full, digests) = outdir::with_provenance(out, sources);
     let plan = outdir::plan(
         dir,
         &full,
@@ -279,11 +280,11 @@ fn update(
             outdir::apply(
                 dir,
                 &full,
+                &digests,
                 owned.as_ref().unwrap_or(&outdir::Owned::default()),
                 &plan,
                 sources,
             )?;
-            let clusters = out.clusters().len();
             let plural = if clusters == 1 { "" } else { "s" };
             let _ = writeln!(
                 stderr,

@@ -159,11 +159,7 @@ pub fn expand(
                                 TemplateLayer::Mesh => Layer::Mesh,
                                 TemplateLayer::Services => Layer::Services,
                             });
-                            let object = Object {
-                                place,
-                                value: Arc::new(doc),
-                                origin: origin.clone(),
-                            };
+                            let object = Object::new(place, Arc::new(doc), origin.clone());
                             // One identity per object, and one file per object: dotted names
                             // could otherwise meet in a file name.
                             let file = crate::emit::file_name(&object);

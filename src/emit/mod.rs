@@ -239,10 +239,35 @@ fn emit_cluster(
 /// available cores; the result is sorted by path, so it is the same bytes whatever the
 /// number of threads.
 pub fn emit(model: &Model, rendered: &Rendered, schedule: &Schedule, sources: &Sources) -> Output {
-    let threads = std::thread::available_parallelism()
+    emit_with_threads(model, rendered, schedule, sources, threads())
+}
+
+/// The threads meshc works with: the available cores, at most 8.
+pub fn threads() -> usize {
+    std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .clamp(1, 8);
-    emit_with_threads(model, rendered, schedule, sources, threads)
+        .clamp(1, 8)
+}
+
+/// `items.iter().map(f)` on [`threads`] threads, in `items`' order: the result does not
+/// depend on the number of threads.
+pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let chunk = items.len().div_ceil(threads()).max(1);
+    if chunk >= items.len() {
+        return items.iter().map(f).collect();
+    }
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        // A panic in a worker is a bug in meshc; propagate it as the same panic.
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
 }
 
 /// [`emit`] with an explicit number of threads (tests compare 1 with many).

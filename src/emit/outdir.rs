@@ -35,8 +35,14 @@ pub const PROVENANCE: &str = "meshc-provenance.json";
 pub const TMP_SUFFIX: &str = ".meshc-tmp";
 
 pub fn sha256(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    let mut hex = String::with_capacity(64);
+    for b in digest {
+        hex.push(HEX[usize::from(b >> 4)] as char);
+        hex.push(HEX[usize::from(b & 0xf)] as char);
+    }
+    hex
 }
 
 /// The provenance file's shape. Fields are only ever added.
@@ -95,22 +101,29 @@ fn is_safe_relative(p: &str) -> bool {
 
 /// Every file of a build with its digest (the provenance file itself excluded).
 pub fn digests(out: &Output) -> BTreeMap<String, String> {
-    out.files
+    let files: Vec<&super::OutFile> = out.files.iter().filter(|f| f.path != PROVENANCE).collect();
+    let digests = super::parallel_map(&files, |f| sha256(f.contents.as_bytes()));
+    files
         .iter()
-        .filter(|f| f.path != PROVENANCE)
-        .map(|f| (f.path.clone(), sha256(f.contents.as_bytes())))
+        .zip(digests)
+        .map(|(f, d)| (f.path.clone(), d))
         .collect()
 }
 
-/// A build with its provenance file, as it should be on disk.
-pub fn with_provenance(out: &Output, sources: &Sources) -> Output {
-    let mut full = out.clone();
-    full.files.push(super::OutFile {
+/// A build with its provenance file, as it should be on disk, and the digests the
+/// provenance file lists.
+pub fn with_provenance(mut out: Output, sources: &Sources) -> (Output, BTreeMap<String, String>) {
+    let digests = digests(&out);
+    let file = super::OutFile {
         path: PROVENANCE.to_string(),
-        contents: provenance(sources, &digests(out)),
-    });
-    full.files.sort_by(|a, b| a.path.cmp(&b.path));
-    full
+        contents: provenance(sources, &digests),
+    };
+    let at = out
+        .files
+        .binary_search_by(|f| f.path.as_str().cmp(PROVENANCE))
+        .unwrap_or_else(|i| i);
+    out.files.insert(at, file);
+    (out, digests)
 }
 
 /// The provenance file for `files`.
@@ -177,11 +190,15 @@ fn read(dir: &Path, rel: &str) -> io::Result<Option<Vec<u8>>> {
 /// Compares `out` with the directory. `owned` is what the provenance file says meshc wrote.
 pub fn plan(dir: &Path, out: &Output, owned: &Owned) -> io::Result<Plan> {
     let mut plan = Plan::default();
-    for f in &out.files {
-        match read(dir, &f.path)? {
+    // Reading is most of the work, and the kernel's part of it runs on every core.
+    let found = super::parallel_map(&out.files, |f| {
+        read(dir, &f.path).map(|b| b.map(|b| b == f.contents.as_bytes()))
+    });
+    for (f, found) in out.files.iter().zip(found) {
+        match found? {
             None => plan.added.push(f.path.clone()),
-            Some(b) if b == f.contents.as_bytes() => plan.unchanged += 1,
-            Some(_) => plan.changed.push(f.path.clone()),
+            Some(true) => plan.unchanged += 1,
+            Some(false) => plan.changed.push(f.path.clone()),
         }
     }
     for p in owned.files.keys() {
@@ -350,20 +367,28 @@ fn fail_after() -> Option<usize> {
 /// Brings the directory to `out`: writes added and changed files, removes what meshc owned
 /// and no longer produces (and directories that become empty), leaves everything else
 /// alone, and writes the provenance file. Unchanged files are not rewritten.
+///
+/// `out` is [`with_provenance`]'s build and `new` its digests.
 pub fn apply(
     dir: &Path,
     out: &Output,
+    new: &BTreeMap<String, String>,
     owned: &Owned,
     plan: &Plan,
     sources: &Sources,
 ) -> io::Result<()> {
+    if plan.is_empty() {
+        // Nothing differs, the provenance file included: no build was interrupted here
+        // since the last complete one (an interrupted build leaves its claim, which differs
+        // from this build's provenance), so there is no stray temporary to sweep either.
+        return Ok(());
+    }
     fs::create_dir_all(dir)?;
     remove_stray_temporaries(dir)?;
-    let new = digests(out);
-    if !plan.is_empty() {
+    {
         // Phase one: claim every file this build may write, before writing any.
         let mut claim = owned.files.clone();
-        claim.extend(new.clone());
+        claim.extend(new.iter().map(|(p, d)| (p.clone(), d.clone())));
         write_atomic(
             &dir.join(PROVENANCE),
             provenance(sources, &claim).as_bytes(),
@@ -396,7 +421,7 @@ pub fn apply(
         // The batch is durable before the provenance file stops claiming it.
         sync_batch(dir, &written)?;
     }
-    let prov = provenance(sources, &new);
+    let prov = out.get(PROVENANCE).map_or("", |f| f.contents.as_str());
     if read(dir, PROVENANCE)?.as_deref() != Some(prov.as_bytes()) {
         write_atomic(&dir.join(PROVENANCE), prov.as_bytes(), Sync::Now)?;
     }

@@ -8,7 +8,7 @@ pub mod schema;
 pub mod schema_export;
 mod service;
 
-use kdl::{KdlDocument, KdlNode};
+use crate::syntax::tree::{Document, Node};
 
 use crate::ast::*;
 use crate::diag::Diagnostic;
@@ -17,7 +17,7 @@ use reader::{Cx, NodeReader};
 use schema as s;
 
 /// Lowers every parsed file into one syntax tree.
-pub fn lower(docs: &[(FileId, &KdlDocument)]) -> (Ast, Vec<Diagnostic>) {
+pub fn lower(docs: &[(FileId, &Document)]) -> (Ast, Vec<Diagnostic>) {
     let mut ast = Ast::default();
     let mut diags = Vec::new();
     for (file, doc) in docs {
@@ -31,9 +31,9 @@ pub fn lower(docs: &[(FileId, &KdlDocument)]) -> (Ast, Vec<Diagnostic>) {
     (ast, diags)
 }
 
-fn lower_document(cx: &mut Cx, doc: &KdlDocument, ast: &mut Ast) {
-    for node in doc.nodes() {
-        match node.name().value() {
+fn lower_document(cx: &mut Cx, doc: &Document, ast: &mut Ast) {
+    for node in &doc.nodes {
+        match node.name.value.as_str() {
             "istio" => {
                 if !cx.duplicate(&ast.istio, ast.istio.as_ref().map(|i| i.node), node) {
                     ast.istio = Some(lower_istio(cx, node));
@@ -122,10 +122,10 @@ pub(crate) fn no_children(cx: &mut Cx, r: &NodeReader<'_>) {
     }
 }
 
-fn lower_istio(cx: &mut Cx, node: &KdlNode) -> Istio {
+fn lower_istio(cx: &mut Cx, node: &Node) -> Istio {
     let mut r = NodeReader::new(node, &s::ISTIO);
     let istio = Istio {
-        node: r.name_span(cx),
+        node: r.name_span(),
         version: r.prop_str(cx, "version"),
         charts: r.prop_str(cx, "charts"),
         hub: r.prop_str(cx, "hub"),
@@ -135,7 +135,7 @@ fn lower_istio(cx: &mut Cx, node: &KdlNode) -> Istio {
     istio
 }
 
-fn lower_gitops(cx: &mut Cx, node: &KdlNode) -> Option<Gitops> {
+fn lower_gitops(cx: &mut Cx, node: &Node) -> Option<Gitops> {
     let mut r = NodeReader::new(node, &s::GITOPS);
     let tool = r.arg_str(cx, 0).map(|t| {
         let tool = if t.value == "flux" {
@@ -146,7 +146,7 @@ fn lower_gitops(cx: &mut Cx, node: &KdlNode) -> Option<Gitops> {
         Spanned::new(tool, t.span)
     });
     let g = Some(Gitops {
-        node: r.name_span(cx),
+        node: r.name_span(),
         tool,
         repo: r.prop_str(cx, "repo"),
         revision: r.prop_str(cx, "revision"),
@@ -160,11 +160,11 @@ fn lower_gitops(cx: &mut Cx, node: &KdlNode) -> Option<Gitops> {
     g
 }
 
-fn lower_secrets(cx: &mut Cx, node: &KdlNode) -> Option<Secrets> {
+fn lower_secrets(cx: &mut Cx, node: &Node) -> Option<Secrets> {
     let mut r = NodeReader::new(node, &s::SECRETS);
     r.arg_str(cx, 0);
     let secrets = Secrets {
-        node: r.name_span(cx),
+        node: r.name_span(),
         store: r.prop_str(cx, "store"),
         store_kind: r.prop_str(cx, "store-kind").map(|k| {
             let kind = if k.value == "SecretStore" {
@@ -181,14 +181,14 @@ fn lower_secrets(cx: &mut Cx, node: &KdlNode) -> Option<Secrets> {
     Some(secrets)
 }
 
-fn lower_mesh(cx: &mut Cx, node: &KdlNode) -> Option<Mesh> {
+fn lower_mesh(cx: &mut Cx, node: &Node) -> Option<Mesh> {
     let mut r = NodeReader::new(node, &s::MESH);
     let name = r.arg_str(cx, 0);
     let mut mesh = Mesh {
-        node: r.node_span(cx),
+        node: r.node_span(),
         name: name
             .clone()
-            .unwrap_or_else(|| Spanned::new(String::new(), r.name_span(cx))),
+            .unwrap_or_else(|| Spanned::new(String::new(), r.name_span())),
         trust_domain: None,
         mtls: None,
         dns_proxy: None,
@@ -206,7 +206,7 @@ fn lower_mesh(cx: &mut Cx, node: &KdlNode) -> Option<Mesh> {
     let children = r.children();
     r.finish(cx);
     for child in children {
-        match child.name().value() {
+        match child.name.value.as_str() {
             "trust-domain" => {
                 let first = mesh.trust_domain.as_ref().map(|t| t.span);
                 if !cx.duplicate(&mesh.trust_domain, first, child) {
@@ -254,7 +254,7 @@ fn lower_mesh(cx: &mut Cx, node: &KdlNode) -> Option<Mesh> {
             "namespace" => {
                 let mut cr = NodeReader::new(child, &s::NAMESPACE);
                 let ns = cr.arg_str(cx, 0).map(|name| Namespace {
-                    node: cr.name_span(cx),
+                    node: cr.name_span(),
                     name,
                     injection: None,
                 });
@@ -285,7 +285,7 @@ fn lower_mesh(cx: &mut Cx, node: &KdlNode) -> Option<Mesh> {
                     _ => TemplateLayer::Services,
                 };
                 no_children(cx, &cr);
-                let node = cr.name_span(cx);
+                let node = cr.name_span();
                 cr.finish(cx);
                 mesh.templates.extend(path.map(|path| Template {
                     node,
@@ -311,7 +311,7 @@ fn lower_mesh(cx: &mut Cx, node: &KdlNode) -> Option<Mesh> {
 /// A node whose only content is one string argument (`network aws`, `mtls strict`).
 pub(crate) fn single_arg(
     cx: &mut Cx,
-    node: &KdlNode,
+    node: &Node,
     spec: &'static s::NodeSpec,
 ) -> Option<Spanned<String>> {
     let mut r = NodeReader::new(node, spec);
@@ -321,7 +321,7 @@ pub(crate) fn single_arg(
     v
 }
 
-fn lower_ca(cx: &mut Cx, node: &KdlNode) -> Option<Ca> {
+fn lower_ca(cx: &mut Cx, node: &Node) -> Option<Ca> {
     let mut r = NodeReader::new(node, &s::CA);
     let kind = r.arg_str(cx, 0);
     let issuer = r.prop_str(cx, "issuer");
@@ -336,7 +336,7 @@ fn lower_ca(cx: &mut Cx, node: &KdlNode) -> Option<Ca> {
     let key = r.prop_str(cx, "key");
     let root = r.prop_str(cx, "root");
     no_children(cx, &r);
-    let node_span = r.name_span(cx);
+    let node_span = r.name_span();
     r.finish(cx);
     let kind = kind?;
     // Properties of the other source are reported as unknown for this one.
@@ -377,14 +377,14 @@ fn lower_ca(cx: &mut Cx, node: &KdlNode) -> Option<Ca> {
     })
 }
 
-fn lower_cluster(cx: &mut Cx, node: &KdlNode) -> Option<Cluster> {
+fn lower_cluster(cx: &mut Cx, node: &Node) -> Option<Cluster> {
     let mut r = NodeReader::new(node, &s::CLUSTER);
     let name = r.arg_str(cx, 0);
     let mut cluster = Cluster {
-        node: r.name_span(cx),
+        node: r.name_span(),
         name: name
             .clone()
-            .unwrap_or_else(|| Spanned::new(String::new(), r.name_span(cx))),
+            .unwrap_or_else(|| Spanned::new(String::new(), r.name_span())),
         network: r.prop_str(cx, "network"),
         region: r.prop_str(cx, "region"),
         zone: r.prop_str(cx, "zone"),
@@ -397,7 +397,7 @@ fn lower_cluster(cx: &mut Cx, node: &KdlNode) -> Option<Cluster> {
     let children = r.children();
     r.finish(cx);
     for child in children {
-        match child.name().value() {
+        match child.name.value.as_str() {
             "control-plane" => {
                 let first = cluster.control_plane.as_ref().map(|c| c.node);
                 if !cx.duplicate(&cluster.control_plane, first, child) {
@@ -427,7 +427,7 @@ fn lower_cluster(cx: &mut Cx, node: &KdlNode) -> Option<Cluster> {
     name.map(|_| cluster)
 }
 
-fn lower_control_plane(cx: &mut Cx, node: &KdlNode) -> Option<ControlPlane> {
+fn lower_control_plane(cx: &mut Cx, node: &Node) -> Option<ControlPlane> {
     let mut r = NodeReader::new(node, &s::CONTROL_PLANE);
     let model = r.arg_str(cx, 0).map(|m| {
         let model = match m.value.as_str() {
@@ -438,7 +438,7 @@ fn lower_control_plane(cx: &mut Cx, node: &KdlNode) -> Option<ControlPlane> {
         Spanned::new(model, m.span)
     });
     let cp = ControlPlane {
-        node: r.name_span(cx),
+        node: r.name_span(),
         model,
         primary: r.prop_str(cx, "primary"),
         config: r.prop_bool(cx, "config"),

@@ -3,7 +3,7 @@
 //! argument" diagnostic. Value types, DNS-1123 names and enumerations are checked here,
 //! once, from the schema table.
 
-use kdl::{KdlEntry, KdlNode, KdlValue};
+use crate::syntax::tree::{Entry, Node, Value};
 
 use super::schema::{NodeSpec, ValueSpec, ValueType};
 use crate::ast::Spanned;
@@ -17,18 +17,14 @@ pub struct Cx {
 }
 
 impl Cx {
-    pub fn span(&self, s: miette::SourceSpan) -> Span {
-        Span::new(self.file, s.offset(), s.offset() + s.len())
-    }
-
     pub fn report(&mut self, d: Diagnostic) {
         self.diags.push(d);
     }
 
     /// A child node that `parent` does not take.
-    pub fn unknown_node(&mut self, node: &KdlNode, parent: &NodeSpec) {
-        let name = node.name().value();
-        let span = self.span(node.name().span());
+    pub fn unknown_node(&mut self, node: &Node, parent: &NodeSpec) {
+        let name = node.name.value.as_str();
+        let span = node.name.span;
         let place = if parent.name == "(document)" {
             "at the top level".to_string()
         } else {
@@ -62,17 +58,17 @@ impl Cx {
         &mut self,
         first: &Option<T>,
         first_span: Option<Span>,
-        node: &KdlNode,
+        node: &Node,
     ) -> bool {
         if first.is_none() {
             return false;
         }
-        let name = node.name().value();
+        let name = node.name.value.as_str();
         let mut d = Diagnostic::new(
             Code::DuplicateSetting,
             format!("`{name}` is given more than once"),
         )
-        .primary(self.span(node.name().span()), "given again here")
+        .primary(node.name.span, "given again here")
         .help(format!("keep one `{name}`"));
         if let Some(s) = first_span {
             d = d.secondary(s, "first given here");
@@ -91,32 +87,32 @@ enum Raw<'a> {
 }
 
 pub struct NodeReader<'a> {
-    pub node: &'a KdlNode,
+    pub node: &'a Node,
     pub spec: &'static NodeSpec,
     used: Vec<bool>,
 }
 
 impl<'a> NodeReader<'a> {
-    pub fn new(node: &'a KdlNode, spec: &'static NodeSpec) -> NodeReader<'a> {
+    pub fn new(node: &'a Node, spec: &'static NodeSpec) -> NodeReader<'a> {
         NodeReader {
             node,
             spec,
-            used: vec![false; node.entries().len()],
+            used: vec![false; node.entries.len()],
         }
     }
 
     /// The span of the node's name: where "missing" diagnostics point.
-    pub fn name_span(&self, cx: &Cx) -> Span {
-        cx.span(self.node.name().span())
+    pub fn name_span(&self) -> Span {
+        self.node.name.span
     }
 
     /// The whole node, children included.
-    pub fn node_span(&self, cx: &Cx) -> Span {
-        cx.span(self.node.span())
+    pub fn node_span(&self) -> Span {
+        self.node.span
     }
 
-    pub fn children(&self) -> &'a [KdlNode] {
-        self.node.children().map_or(&[], |d| d.nodes())
+    pub fn children(&self) -> &'a [Node] {
+        &self.node.children
     }
 
     /// Positional argument `idx` as a string (string, name and enumeration types).
@@ -133,10 +129,10 @@ impl<'a> NodeReader<'a> {
         let spec = &self.spec.args[idx];
         let found = self
             .node
-            .entries()
+            .entries
             .iter()
             .enumerate()
-            .filter(|(_, e)| e.name().is_none())
+            .filter(|(_, e)| e.name.is_none())
             .nth(idx);
         match found {
             Some((i, entry)) => {
@@ -180,13 +176,13 @@ impl<'a> NodeReader<'a> {
             doc: "",
         };
         let mut out: Vec<(Spanned<String>, Spanned<i64>)> = Vec::new();
-        for (i, entry) in self.node.entries().iter().enumerate() {
-            let Some(key) = entry.name() else { continue };
-            if self.spec.prop(key.value()).is_some() {
+        for (i, entry) in self.node.entries.iter().enumerate() {
+            let Some(key) = &entry.name else { continue };
+            if self.spec.prop(&key.value).is_some() {
                 continue;
             }
             self.used[i] = true;
-            let name = Spanned::new(key.value().to_string(), cx.span(key.span()));
+            let name = Spanned::new(key.value.clone(), key.span);
             if let Some((first, _)) = out.iter().find(|(k, _)| k.value == name.value) {
                 let d = Diagnostic::new(
                     Code::DuplicateSetting,
@@ -221,9 +217,9 @@ impl<'a> NodeReader<'a> {
             );
             return None;
         };
-        let mut found: Option<(usize, &'a KdlEntry)> = None;
-        for (i, entry) in self.node.entries().iter().enumerate() {
-            if entry.name().map(|n| n.value()) != Some(key) {
+        let mut found: Option<(usize, &'a Entry)> = None;
+        for (i, entry) in self.node.entries.iter().enumerate() {
+            if entry.name.as_ref().map(|n| n.value.as_str()) != Some(key) {
                 continue;
             }
             self.used[i] = true;
@@ -232,8 +228,8 @@ impl<'a> NodeReader<'a> {
                     Code::DuplicateSetting,
                     format!("property `{key}` is given more than once"),
                 )
-                .primary(cx.span(entry.span()), "given again here")
-                .secondary(cx.span(first.span()), "first given here")
+                .primary(entry.span, "given again here")
+                .secondary(first.span, "first given here")
                 .help(format!("keep one `{key}=`"));
                 cx.report(d);
             } else {
@@ -268,7 +264,7 @@ impl<'a> NodeReader<'a> {
             )
         };
         let d = Diagnostic::new(Code::MissingValue, format!("`{node}` needs {what}"))
-            .primary(self.name_span(cx), format!("{} missing", spec.name))
+            .primary(self.name_span(), format!("{} missing", spec.name))
             .help(format!(
                 "{}; write `{example}`",
                 spec.doc.trim_end_matches('.')
@@ -277,26 +273,21 @@ impl<'a> NodeReader<'a> {
     }
 
     /// Checks an entry's value against its declared type.
-    fn typed(
-        &self,
-        cx: &mut Cx,
-        entry: &'a KdlEntry,
-        spec: &ValueSpec,
-    ) -> Option<Spanned<Raw<'a>>> {
-        let span = value_span(cx, entry);
-        let what = match entry.name() {
-            Some(n) => format!("`{}`", n.value()),
+    fn typed(&self, cx: &mut Cx, entry: &'a Entry, spec: &ValueSpec) -> Option<Spanned<Raw<'a>>> {
+        let span = entry.value_span;
+        let what = match &entry.name {
+            Some(n) => format!("`{}`", n.value),
             None => format!("`{}` {}", self.spec.name, spec.name),
         };
-        match (spec.ty, entry.value()) {
-            (ValueType::Bool, KdlValue::Bool(b)) => Some(Spanned::new(Raw::Bool(*b), span)),
+        match (spec.ty, &entry.value) {
+            (ValueType::Bool, Value::Bool(b)) => Some(Spanned::new(Raw::Bool(*b), span)),
             (ValueType::Bool, other) => {
                 let mut d = Diagnostic::new(
                     Code::WrongType,
                     format!("{what} must be `#true` or `#false`"),
                 )
                 .primary(span, format!("this is {}", describe(other)));
-                if let KdlValue::String(s) = other
+                if let Value::String(s) = other
                     && (s == "true" || s == "false")
                 {
                     d = d.help(format!("KDL v2 writes booleans with a `#`: `#{s}`"));
@@ -304,7 +295,7 @@ impl<'a> NodeReader<'a> {
                 cx.report(d);
                 None
             }
-            (ValueType::Int(min, max), KdlValue::Integer(i)) => {
+            (ValueType::Int(min, max), Value::Integer(i)) => {
                 let in_range = i64::try_from(*i).ok().filter(|v| (min..=max).contains(v));
                 match in_range {
                     Some(v) => Some(Spanned::new(Raw::Int(v), span)),
@@ -320,10 +311,10 @@ impl<'a> NodeReader<'a> {
                     }
                 }
             }
-            (ValueType::Number(min, max), KdlValue::Integer(_) | KdlValue::Float(_)) => {
-                let n = match entry.value() {
-                    KdlValue::Integer(i) => *i as f64,
-                    KdlValue::Float(f) => *f,
+            (ValueType::Number(min, max), Value::Integer(_) | Value::Float(_)) => {
+                let n = match &entry.value {
+                    Value::Integer(i) => *i as f64,
+                    Value::Float(f) => *f,
                     _ => f64::NAN,
                 };
                 if (min..=max).contains(&n) {
@@ -343,8 +334,8 @@ impl<'a> NodeReader<'a> {
                 let mut d = Diagnostic::new(Code::WrongType, format!("{what} must be a number"))
                     .primary(span, format!("this is {}", describe(other)));
                 d = match other {
-                    KdlValue::Float(_) => d.help("write a whole number"),
-                    KdlValue::String(s) if s.parse::<f64>().is_ok() => {
+                    Value::Float(_) => d.help("write a whole number"),
+                    Value::String(s) if s.parse::<f64>().is_ok() => {
                         d.help(format!("write it without quotes: {s}"))
                     }
                     _ => d,
@@ -352,7 +343,7 @@ impl<'a> NodeReader<'a> {
                 cx.report(d);
                 None
             }
-            (ValueType::Duration, KdlValue::String(s)) => {
+            (ValueType::Duration, Value::String(s)) => {
                 if is_duration(s) {
                     Some(Spanned::new(Raw::Str(s.as_str()), span))
                 } else {
@@ -367,7 +358,7 @@ impl<'a> NodeReader<'a> {
                     None
                 }
             }
-            (_, KdlValue::String(s)) => {
+            (_, Value::String(s)) => {
                 if let ValueType::Name = spec.ty {
                     check_name(cx, s, span, &what);
                 }
@@ -404,23 +395,21 @@ impl<'a> NodeReader<'a> {
 
     /// Reports every entry nothing asked for.
     pub fn finish(self, cx: &mut Cx) {
-        for (i, entry) in self.node.entries().iter().enumerate() {
+        for (i, entry) in self.node.entries.iter().enumerate() {
             if self.used[i] {
                 continue;
             }
-            let span = cx.span(entry.span());
+            let span = entry.span;
             let node = self.spec.name;
-            let d = match entry.name() {
+            let d = match &entry.name {
                 Some(key) => {
-                    let key = key.value();
+                    let key_span = key.span;
+                    let key = key.value.as_str();
                     let mut d = Diagnostic::new(
                         Code::UnknownProperty,
                         format!("`{node}` has no property `{key}`"),
                     )
-                    .primary(
-                        cx.span(entry.name().map_or(entry.span(), |n| n.span())),
-                        "unknown property",
-                    );
+                    .primary(key_span, "unknown property");
                     if let Some(s) = suggest(key, self.spec.props.iter().map(|p| p.name)) {
                         d = d.help(format!("did you mean `{s}`?"));
                     } else if self.spec.props.is_empty() {
@@ -448,7 +437,7 @@ impl<'a> NodeReader<'a> {
                         format!("`{node}` takes {takes}"),
                     )
                     .primary(span, "unexpected argument");
-                    if let (KdlValue::String(s), Some(p)) = (entry.value(), self.spec.props.first())
+                    if let (Value::String(s), Some(p)) = (&entry.value, self.spec.props.first())
                         && n == 0
                     {
                         d = d.help(format!("did you mean a property, like `{}={s}`?", p.name));
@@ -488,26 +477,13 @@ pub fn is_duration(s: &str) -> bool {
     unit_at > 0 && matches!(&s[unit_at..], "ms" | "s" | "m" | "h")
 }
 
-fn describe(v: &KdlValue) -> String {
+fn describe(v: &Value) -> String {
     match v {
-        KdlValue::String(s) => format!("the string \"{s}\""),
-        KdlValue::Integer(i) => format!("the number {i}"),
-        KdlValue::Float(f) => format!("the number {f}"),
-        KdlValue::Bool(b) => format!("the boolean #{b}"),
-        KdlValue::Null => "#null".to_string(),
-    }
-}
-
-/// The span of an entry's value alone: for `key=value`, the `value` part. KDL keeps the
-/// value's original text, which ends the entry.
-fn value_span(cx: &Cx, entry: &KdlEntry) -> Span {
-    let whole = cx.span(entry.span());
-    match entry.format() {
-        Some(f) if !f.value_repr.is_empty() && f.value_repr.len() <= whole.len() => Span {
-            start: whole.end - f.value_repr.len() as u32,
-            ..whole
-        },
-        _ => whole,
+        Value::String(s) => format!("the string \"{s}\""),
+        Value::Integer(i) => format!("the number {i}"),
+        Value::Float(f) => format!("the number {f}"),
+        Value::Bool(b) => format!("the boolean #{b}"),
+        Value::Null => "#null".to_string(),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Lowering of what runs in a mesh and how traffic reaches it: `service` (ports,
 //! placement, routes, resilience, export), `external`, `ingress`, `telemetry`.
 
-use kdl::KdlNode;
+use crate::syntax::tree::Node;
 
 use super::reader::{Cx, NodeReader};
 use super::schema as s;
@@ -14,7 +14,7 @@ fn once<T>(
     cx: &mut Cx,
     slot: &mut Option<T>,
     span: impl Fn(&T) -> Span,
-    node: &KdlNode,
+    node: &Node,
     lower: impl FnOnce(&mut Cx) -> Option<T>,
 ) {
     let first = slot.as_ref().map(&span);
@@ -23,14 +23,14 @@ fn once<T>(
     }
 }
 
-pub fn service(cx: &mut Cx, node: &KdlNode) -> Option<Service> {
+pub fn service(cx: &mut Cx, node: &Node) -> Option<Service> {
     let mut r = NodeReader::new(node, &s::SERVICE);
     let name = r.arg_str(cx, 0);
     let mut svc = Service {
-        node: r.name_span(cx),
+        node: r.name_span(),
         name: name
             .clone()
-            .unwrap_or_else(|| Spanned::new(String::new(), r.name_span(cx))),
+            .unwrap_or_else(|| Spanned::new(String::new(), r.name_span())),
         namespace: r.prop_str(cx, "namespace"),
         cluster_local: r.prop_bool(cx, "cluster-local"),
         ports: Vec::new(),
@@ -45,7 +45,7 @@ pub fn service(cx: &mut Cx, node: &KdlNode) -> Option<Service> {
     let children = r.children();
     r.finish(cx);
     for child in children {
-        match child.name().value() {
+        match child.name.value.as_str() {
             "port" => svc.ports.extend(port(cx, child)),
             "deploy" => svc.deploys.extend(deploy(cx, child)),
             "route" => once(cx, &mut svc.route, |r| r.node, child, |cx| route(cx, child)),
@@ -84,13 +84,13 @@ pub fn service(cx: &mut Cx, node: &KdlNode) -> Option<Service> {
     name.map(|_| svc)
 }
 
-fn port(cx: &mut Cx, node: &KdlNode) -> Option<Port> {
+fn port(cx: &mut Cx, node: &Node) -> Option<Port> {
     let mut r = NodeReader::new(node, &s::PORT_NODE);
     let name = r.arg_str(cx, 0);
     let number = r.arg_int(cx, 1);
     let target_port = r.prop_int(cx, "target-port");
     no_children(cx, &r);
-    let span = r.name_span(cx);
+    let span = r.name_span();
     r.finish(cx);
     Some(Port {
         node: span,
@@ -100,14 +100,14 @@ fn port(cx: &mut Cx, node: &KdlNode) -> Option<Port> {
     })
 }
 
-fn deploy(cx: &mut Cx, node: &KdlNode) -> Option<Deploy> {
+fn deploy(cx: &mut Cx, node: &Node) -> Option<Deploy> {
     let mut r = NodeReader::new(node, &s::DEPLOY);
     let cluster = r.arg_str(cx, 0);
     let d = Deploy {
-        node: r.name_span(cx),
+        node: r.name_span(),
         cluster: cluster
             .clone()
-            .unwrap_or_else(|| Spanned::new(String::new(), r.name_span(cx))),
+            .unwrap_or_else(|| Spanned::new(String::new(), r.name_span())),
         version: r.prop_str(cx, "version"),
         replicas: r.prop_int(cx, "replicas"),
         image: r.prop_str(cx, "image"),
@@ -117,10 +117,10 @@ fn deploy(cx: &mut Cx, node: &KdlNode) -> Option<Deploy> {
     cluster.map(|_| d)
 }
 
-fn route(cx: &mut Cx, node: &KdlNode) -> Option<Route> {
+fn route(cx: &mut Cx, node: &Node) -> Option<Route> {
     let r = NodeReader::new(node, &s::ROUTE);
     let mut route = Route {
-        node: r.name_span(cx),
+        node: r.name_span(),
         matches: Vec::new(),
         weights: None,
         timeout: None,
@@ -129,7 +129,7 @@ fn route(cx: &mut Cx, node: &KdlNode) -> Option<Route> {
     let children = r.children();
     r.finish(cx);
     for child in children {
-        match child.name().value() {
+        match child.name.value.as_str() {
             "match" => route.matches.push(route_match(cx, child)),
             "weight" => once(
                 cx,
@@ -140,7 +140,7 @@ fn route(cx: &mut Cx, node: &KdlNode) -> Option<Route> {
                     let mut wr = NodeReader::new(child, &s::WEIGHT);
                     let weights = wr.free_ints(cx);
                     no_children(cx, &wr);
-                    let span = wr.name_span(cx);
+                    let span = wr.name_span();
                     wr.finish(cx);
                     Some(Weights {
                         node: span,
@@ -164,7 +164,7 @@ fn route(cx: &mut Cx, node: &KdlNode) -> Option<Route> {
                     let mut rr = NodeReader::new(child, &s::RETRIES);
                     let attempts = rr.arg_int(cx, 0);
                     let retries = attempts.map(|attempts| Retries {
-                        node: rr.name_span(cx),
+                        node: rr.name_span(),
                         attempts,
                         per_try_timeout: None,
                         on: None,
@@ -186,7 +186,7 @@ fn route(cx: &mut Cx, node: &KdlNode) -> Option<Route> {
     Some(route)
 }
 
-fn route_match(cx: &mut Cx, node: &KdlNode) -> Match {
+fn route_match(cx: &mut Cx, node: &Node) -> Match {
     let mut r = NodeReader::new(node, &s::MATCH);
     let header = r.prop_str(cx, "header");
     let mut value = None;
@@ -211,7 +211,7 @@ fn route_match(cx: &mut Cx, node: &KdlNode) -> Match {
         }
     }
     let m = Match {
-        node: r.name_span(cx),
+        node: r.name_span(),
         header,
         value,
         source_cluster: r.prop_str(cx, "source-cluster"),
@@ -223,12 +223,12 @@ fn route_match(cx: &mut Cx, node: &KdlNode) -> Match {
     m
 }
 
-fn failover(cx: &mut Cx, node: &KdlNode) -> Option<Failover> {
+fn failover(cx: &mut Cx, node: &Node) -> Option<Failover> {
     let mut r = NodeReader::new(node, &s::FAILOVER);
     let from = r.prop_str(cx, "from");
     let to = r.prop_str(cx, "to");
     no_children(cx, &r);
-    let span = r.name_span(cx);
+    let span = r.name_span();
     r.finish(cx);
     Some(Failover {
         node: span,
@@ -237,10 +237,10 @@ fn failover(cx: &mut Cx, node: &KdlNode) -> Option<Failover> {
     })
 }
 
-fn outlier(cx: &mut Cx, node: &KdlNode) -> OutlierDetection {
+fn outlier(cx: &mut Cx, node: &Node) -> OutlierDetection {
     let mut r = NodeReader::new(node, &s::OUTLIER_DETECTION);
     let o = OutlierDetection {
-        node: r.name_span(cx),
+        node: r.name_span(),
         consecutive_5xx: r.prop_int(cx, "consecutive-5xx"),
         interval: r.prop_str(cx, "interval"),
         base_ejection: r.prop_str(cx, "base-ejection"),
@@ -251,10 +251,10 @@ fn outlier(cx: &mut Cx, node: &KdlNode) -> OutlierDetection {
     o
 }
 
-fn pool(cx: &mut Cx, node: &KdlNode) -> ConnectionPool {
+fn pool(cx: &mut Cx, node: &Node) -> ConnectionPool {
     let mut r = NodeReader::new(node, &s::CONNECTION_POOL);
     let p = ConnectionPool {
-        node: r.name_span(cx),
+        node: r.name_span(),
         max_connections: r.prop_int(cx, "max-connections"),
         max_pending_requests: r.prop_int(cx, "max-pending-requests"),
         max_requests: r.prop_int(cx, "max-requests"),
@@ -265,7 +265,7 @@ fn pool(cx: &mut Cx, node: &KdlNode) -> ConnectionPool {
     p
 }
 
-fn load_balancer(cx: &mut Cx, node: &KdlNode) -> Option<LoadBalancer> {
+fn load_balancer(cx: &mut Cx, node: &Node) -> Option<LoadBalancer> {
     let mut r = NodeReader::new(node, &s::LOAD_BALANCER);
     let algorithm = r.arg_str(cx, 0).map(|a| {
         let b = match a.value.as_str() {
@@ -278,7 +278,7 @@ fn load_balancer(cx: &mut Cx, node: &KdlNode) -> Option<LoadBalancer> {
     });
     let header = r.prop_str(cx, "header");
     no_children(cx, &r);
-    let span = r.name_span(cx);
+    let span = r.name_span();
     r.finish(cx);
     Some(LoadBalancer {
         node: span,
@@ -287,14 +287,14 @@ fn load_balancer(cx: &mut Cx, node: &KdlNode) -> Option<LoadBalancer> {
     })
 }
 
-pub fn external(cx: &mut Cx, node: &KdlNode) -> Option<External> {
+pub fn external(cx: &mut Cx, node: &Node) -> Option<External> {
     let mut r = NodeReader::new(node, &s::EXTERNAL);
     let name = r.arg_str(cx, 0);
     let e = External {
-        node: r.name_span(cx),
+        node: r.name_span(),
         name: name
             .clone()
-            .unwrap_or_else(|| Spanned::new(String::new(), r.name_span(cx))),
+            .unwrap_or_else(|| Spanned::new(String::new(), r.name_span())),
         host: r.prop_str(cx, "host"),
         port: r.prop_int(cx, "port"),
         protocol: r.prop_str(cx, "protocol"),
@@ -304,14 +304,14 @@ pub fn external(cx: &mut Cx, node: &KdlNode) -> Option<External> {
     name.map(|_| e)
 }
 
-pub fn ingress(cx: &mut Cx, node: &KdlNode) -> Option<Ingress> {
+pub fn ingress(cx: &mut Cx, node: &Node) -> Option<Ingress> {
     let mut r = NodeReader::new(node, &s::INGRESS);
     let name = r.arg_str(cx, 0);
     let mut ing = Ingress {
-        node: r.name_span(cx),
+        node: r.name_span(),
         name: name
             .clone()
-            .unwrap_or_else(|| Spanned::new(String::new(), r.name_span(cx))),
+            .unwrap_or_else(|| Spanned::new(String::new(), r.name_span())),
         cluster: r.prop_str(cx, "cluster"),
         hosts: Vec::new(),
         routes: Vec::new(),
@@ -319,7 +319,7 @@ pub fn ingress(cx: &mut Cx, node: &KdlNode) -> Option<Ingress> {
     let children = r.children();
     r.finish(cx);
     for child in children {
-        match child.name().value() {
+        match child.name.value.as_str() {
             "host" => {
                 let mut hr = NodeReader::new(child, &s::INGRESS_HOST);
                 let host = hr.arg_str(cx, 0);
@@ -335,7 +335,7 @@ pub fn ingress(cx: &mut Cx, node: &KdlNode) -> Option<Ingress> {
                 let service = rr.prop_str(cx, "service");
                 let port = rr.prop_int(cx, "port");
                 no_children(cx, &rr);
-                let span = rr.name_span(cx);
+                let span = rr.name_span();
                 rr.finish(cx);
                 ing.routes.extend(prefix.map(|prefix| IngressRoute {
                     node: span,
@@ -350,10 +350,10 @@ pub fn ingress(cx: &mut Cx, node: &KdlNode) -> Option<Ingress> {
     name.map(|_| ing)
 }
 
-pub fn telemetry(cx: &mut Cx, node: &KdlNode) -> Option<Telemetry> {
+pub fn telemetry(cx: &mut Cx, node: &Node) -> Option<Telemetry> {
     let mut r = NodeReader::new(node, &s::TELEMETRY);
     let t = Telemetry {
-        node: r.name_span(cx),
+        node: r.name_span(),
         access_log: r.prop_bool(cx, "access-log"),
         tracing_sampling: r.prop_num(cx, "tracing-sampling"),
         tracing_endpoint: r.prop_str(cx, "tracing-endpoint"),

@@ -107,11 +107,11 @@ pub fn wire(model: &Model, rendered: &mut Rendered, schedule: &Schedule) {
                 GitopsTool::Argocd => argocd_application(model, out, schedule, u),
                 GitopsTool::Flux => flux_kustomization(model, &out.name, schedule, u),
             };
-            entries.push(Object {
-                place: Place::Entry,
-                value: std::sync::Arc::new(value),
+            entries.push(Object::new(
+                Place::Entry,
+                std::sync::Arc::new(value),
                 origin,
-            });
+            ));
         }
         out.objects.extend(entries);
     }
@@ -128,14 +128,14 @@ pub fn wire(model: &Model, rendered: &mut Rendered, schedule: &Schedule) {
             "metadata": meta,
             "data": { "resource.customizations.health.argoproj.io_Application": APPLICATION_HEALTH }
         });
-        rendered.hub.push(Object {
-            place: Place::Entry,
-            value: std::sync::Arc::new(cm),
-            origin: Origin {
+        rendered.hub.push(Object::new(
+            Place::Entry,
+            std::sync::Arc::new(cm),
+            Origin {
                 span: g.span,
                 path: "gitops (Application health for sync waves)".to_string(),
             },
-        });
+        ));
     }
 }
 

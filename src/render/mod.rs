@@ -113,33 +113,63 @@ pub struct Origin {
     pub path: String,
 }
 
+/// A rendered object. Its value is never changed once built, so its identity (what the
+/// rollout, the sort and the file names read many times) is read from it once.
 #[derive(Clone, Debug)]
 pub struct Object {
     pub place: Place,
     /// Shared: an object every configuration cluster of a mesh holds is built once.
     pub value: Arc<Value>,
     pub origin: Origin,
+    id: Arc<Identity>,
+}
+
+/// `apiVersion`, `kind`, `metadata.name` and `metadata.namespace` ("" when absent).
+#[derive(Debug)]
+struct Identity {
+    api_version: String,
+    kind: String,
+    name: String,
+    namespace: String,
 }
 
 impl Object {
-    fn str_at(&self, path: &[&str]) -> &str {
-        let mut v: &Value = &self.value;
-        for p in path {
-            v = &v[*p];
+    pub fn new(place: Place, value: Arc<Value>, origin: Origin) -> Object {
+        let at = |path: &[&str]| {
+            let mut v: &Value = &value;
+            for p in path {
+                v = &v[*p];
+            }
+            v.as_str().unwrap_or("").to_string()
+        };
+        let id = Arc::new(Identity {
+            api_version: at(&["apiVersion"]),
+            kind: at(&["kind"]),
+            name: at(&["metadata", "name"]),
+            namespace: at(&["metadata", "namespace"]),
+        });
+        Object {
+            place,
+            value,
+            origin,
+            id,
         }
-        v.as_str().unwrap_or("")
+    }
+
+    pub fn api_version(&self) -> &str {
+        &self.id.api_version
     }
 
     pub fn kind(&self) -> &str {
-        self.str_at(&["kind"])
+        &self.id.kind
     }
 
     pub fn name(&self) -> &str {
-        self.str_at(&["metadata", "name"])
+        &self.id.name
     }
 
     pub fn namespace(&self) -> Option<&str> {
-        Some(self.str_at(&["metadata", "namespace"])).filter(|s| !s.is_empty())
+        Some(self.id.namespace.as_str()).filter(|s| !s.is_empty())
     }
 }
 
@@ -279,11 +309,8 @@ impl<'a> Cx<'a> {
     }
 
     pub fn push(&mut self, place: Place, value: Value, origin: Origin) {
-        self.objects.push(Object {
-            place,
-            value: Arc::new(value),
-            origin,
-        });
+        self.objects
+            .push(Object::new(place, Arc::new(value), origin));
     }
 }
 

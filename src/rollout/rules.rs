@@ -213,7 +213,7 @@ pub fn object_provides(c: usize, o: &Object) -> Vec<Fact> {
     let mut out = Vec::new();
     match o.kind() {
         // Istio Gateways are what other clusters reach a control plane through.
-        "Gateway" if is_istio_resource(str_at(v, &["apiVersion"])) => out.push(Fact::Object(
+        "Gateway" if is_istio_resource(o.api_version()) => out.push(Fact::Object(
             c,
             o.kind().to_string(),
             ns,
@@ -259,7 +259,7 @@ pub fn object_needs(c: usize, o: &Object, injected: &dyn Fn(&str) -> bool) -> Ve
             &NAMESPACE,
         ));
     }
-    if is_istio_resource(str_at(v, &["apiVersion"])) {
+    if is_istio_resource(o.api_version()) {
         out.push(need(Fact::Crds(c), How::Apply, &CRDS));
     }
     let ns = ns.unwrap_or("");

@@ -1,16 +1,31 @@
-//! Parsing: source text → `kdl::KdlDocument` (KDL v2). Parse errors become `E0001`
-//! diagnostics; a file that parses as KDL v1 but not v2 gets one `E0002` saying so and
-//! how to convert it. Never fails hard: a file that does not parse yields no document.
+//! Parsing: source text → [`tree::Document`] (KDL v2). meshc's own reader (`read.rs`)
+//! reads every valid file; when it refuses one, the `kdl` crate explains why. Parse errors
+//! become `E0001` diagnostics; a file that parses as KDL v1 but not v2 gets one `E0002`
+//! saying so and how to convert it. Never fails hard: a file that does not parse yields no
+//! document.
+
+pub mod from_kdl;
+pub mod read;
+pub mod tree;
 
 use kdl::KdlDocument;
 
 use crate::diag::{Code, Diagnostic};
 use crate::source::{SourceFile, Span};
+use tree::Document;
 
-pub fn parse(file: &SourceFile) -> (Option<KdlDocument>, Vec<Diagnostic>) {
+pub fn parse(file: &SourceFile) -> (Option<Document>, Vec<Diagnostic>) {
     let text: &str = &file.text;
-    let err = match KdlDocument::parse_v2(text) {
+    let refused_at = match read::read(file.id, text) {
         Ok(doc) => return (Some(doc), Vec::new()),
+        Err(read::Stop::TooDeep(at)) => return (None, vec![too_deep(file, at)]),
+        Err(read::Stop::Refused(at)) => at,
+    };
+    let Some((v2, v1_ok)) = ask_the_crate(text) else {
+        return (None, vec![unexplained(file, refused_at)]);
+    };
+    let err = match v2 {
+        Ok(doc) => return (Some(from_kdl::convert(file.id, &doc)), Vec::new()),
         Err(err) => err,
     };
     let first = err
@@ -19,7 +34,7 @@ pub fn parse(file: &SourceFile) -> (Option<KdlDocument>, Vec<Diagnostic>) {
         .map(|d| d.span.offset())
         .min()
         .unwrap_or(0);
-    if KdlDocument::parse_v1(text).is_ok() {
+    if v1_ok {
         let (at, example) = match first_v1_token(text) {
             Some((offset, len, line, fixed)) => (
                 Span::new(file.id, offset, offset + len),
@@ -73,6 +88,63 @@ pub fn parse(file: &SourceFile) -> (Option<KdlDocument>, Vec<Diagnostic>) {
         diags.push(d);
     }
     (None, diags)
+}
+
+/// The most nested constructs the `kdl` crate is given: its parsers recurse once per open
+/// block, per open comment, and per `*` or `/` inside a comment
+/// (kdl-org/kdl-rs `src/v2_parser.rs`, `node_children` and `commented_block`), so a text
+/// with more of `{`, `*` and `/` than this is explained by the reader alone.
+const CRATE_BOUND: usize = 8000;
+
+/// The stack the crate's parsers get: measured, 8,000 levels of either kind need less
+/// than half of it in a debug build.
+const CRATE_STACK: usize = 256 << 20;
+
+/// The crate's verdict on a text the reader refused, v2 and (when v2 fails) v1, on a
+/// thread with a stack large enough for [`CRATE_BOUND`]; `None` when the text could
+/// recurse deeper than that.
+fn ask_the_crate(text: &str) -> Option<(Result<KdlDocument, kdl::KdlError>, bool)> {
+    let risk = text
+        .bytes()
+        .filter(|b| matches!(b, b'{' | b'*' | b'/'))
+        .count();
+    if risk > CRATE_BOUND {
+        return None;
+    }
+    let text = text.to_string();
+    std::thread::Builder::new()
+        .name("kdl".into())
+        .stack_size(CRATE_STACK)
+        .spawn(move || {
+            let v2 = KdlDocument::parse_v2(&text);
+            let v1_ok = v2.is_err() && KdlDocument::parse_v1(&text).is_ok();
+            (v2, v1_ok)
+        })
+        .ok()?
+        .join()
+        .ok()
+}
+
+/// A text too large for the crate to explain: where the reader stopped.
+fn unexplained(file: &SourceFile, at: usize) -> Diagnostic {
+    let at = at.min(file.text.len());
+    let end = file.text[at..]
+        .chars()
+        .next()
+        .map_or(at, |c| at + c.len_utf8());
+    Diagnostic::new(Code::KdlSyntax, "this is not valid KDL v2")
+        .primary(Span::new(file.id, at, end), "the KDL reader stops here")
+        .help("look for an unclosed string, block or comment just before; KDL v2 is specified at https://kdl.dev/spec/")
+}
+
+fn too_deep(file: &SourceFile, at: usize) -> Diagnostic {
+    let end = (at + 1).min(file.text.len());
+    Diagnostic::new(
+        Code::KdlSyntax,
+        format!("blocks are nested more than {} deep", read::MAX_DEPTH),
+    )
+    .primary(Span::new(file.id, at, end), "one level too many")
+    .help("a topology nests a handful of levels (mesh, service, route, match); close the blocks left open above")
 }
 
 /// A parse error on a bare `true`, `false` or `null`: the KDL v1 spelling of a keyword.
