@@ -133,8 +133,8 @@ fn unexplained(file: &SourceFile, at: usize) -> Diagnostic {
         .next()
         .map_or(at, |c| at + c.len_utf8());
     Diagnostic::new(Code::KdlSyntax, "this is not valid KDL v2")
-        .primary(Span::new(file.id, at, end), "the KDL reader stops here")
-        .help("look for an unclosed string, block or comment just before; KDL v2 is specified at https://kdl.dev/spec/")
+        .primary(Span::new(file.id, at, end), "cannot be read from here")
+        .help("either a comment, string or block opens here and is never closed, or what is written here breaks the KDL v2 grammar (https://kdl.dev/spec/)")
 }
 
 fn too_deep(file: &SourceFile, at: usize) -> Diagnostic {

@@ -162,6 +162,7 @@ impl<'a> Reader<'a> {
     }
 
     fn multi_line_comment(&mut self) -> R<()> {
+        let start = self.pos;
         self.pos += 2;
         let mut depth = 1u32;
         while depth > 0 {
@@ -169,7 +170,8 @@ impl<'a> Reader<'a> {
                 .iter()
                 .position(|&b| b == b'*' || b == b'/')
             else {
-                return self.refused();
+                // Unclosed: point at where it opens.
+                return Err(Stop::Refused(start));
             };
             self.pos += i;
             if self.at("*/") {
@@ -361,10 +363,13 @@ impl<'a> Reader<'a> {
         if self.depth > MAX_DEPTH {
             return Err(Stop::TooDeep(self.pos));
         }
+        let open = self.pos;
         self.pos += 1;
         let nodes = self.nodes()?;
-        if self.peek_byte() != Some(b'}') {
-            return self.refused();
+        match self.peek_byte() {
+            Some(b'}') => {}
+            None => return Err(Stop::Refused(open)),
+            Some(_) => return self.refused(),
         }
         self.pos += 1;
         self.depth -= 1;
@@ -528,6 +533,7 @@ impl<'a> Reader<'a> {
             }
             return self.multi_line(0);
         }
+        let open = self.pos;
         self.pos += 1;
         let mut out = String::new();
         loop {
@@ -539,7 +545,7 @@ impl<'a> Reader<'a> {
             out.push_str(&self.src[self.pos..self.pos + run]);
             self.pos += run;
             match self.peek() {
-                None => return self.refused(),
+                None => return Err(Stop::Refused(open)),
                 Some('"') => {
                     self.pos += 1;
                     return Ok(out);
