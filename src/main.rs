@@ -158,6 +158,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // The output directory is read while the topology compiles (`outdir::snapshot`).
+    let before = output.map(|dir| {
+        let dir = dir.clone();
+        std::thread::Builder::new()
+            .name("snapshot".into())
+            .spawn(move || outdir::snapshot(&dir))
+    });
     // `check` and `plan` need every diagnostic and the rollout, not the files.
     let mut compilation = if matches!(action, Action::Check | Action::Plan(_)) {
         meshc::check_with(&mut sources, &load_template)
@@ -206,7 +213,14 @@ fn main() -> ExitCode {
     let Some(dir) = output else {
         return ExitCode::SUCCESS;
     };
-    match update(dir, out, &sources, action) {
+    let before = match before {
+        Some(Ok(thread)) => thread
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e)),
+        // No thread could be started: read it now.
+        _ => outdir::snapshot(dir),
+    };
+    match before.and_then(|before| update(dir, out, before, &sources, action)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("meshc: {}: {e}", dir.display());
@@ -219,17 +233,17 @@ fn main() -> ExitCode {
 fn update(
     dir: &Path,
     out: meshc::emit::Output,
+    before: outdir::Snapshot,
     sources: &Sources,
     action: Action,
 ) -> std::io::Result<ExitCode> {
-    let owned = outdir::read_owned(dir)?;
     let clusters = out.clusters().len();
-    let (full, digests) = outdir::with_provenance(out, sources);
-    let plan = outdir::plan(
-        dir,
-        &full,
-        owned.as_ref().unwrap_or(&outdir::Owned::default()),
-    )?;
+    // The process ends right after: freeing the build and the snapshot (hundreds of
+    // thousands of small allocations on a large fleet) would only cost time.
+    let build = std::mem::ManuallyDrop::new(outdir::with_provenance(out, sources));
+    let before = std::mem::ManuallyDrop::new(before);
+    let plan = outdir::plan(dir, &build, &before)?;
+    let owned = &before.owned;
     let mut stderr = std::io::stderr().lock();
     match action {
         Action::Check | Action::Plan(_) => Ok(ExitCode::SUCCESS),
@@ -243,7 +257,7 @@ fn update(
                 );
                 return Ok(ExitCode::SUCCESS);
             }
-            let diff = outdir::unified_diff(dir, &full, &plan)?;
+            let diff = outdir::unified_diff(dir, &build.output, &plan)?;
             let mut stdout = std::io::stdout().lock();
             let _ = stdout.write_all(diff.as_bytes());
             let _ = stdout.flush();
@@ -267,7 +281,7 @@ fn update(
         Action::Build { force } => {
             if !force
                 && let Some(outdir::Refusal::NotOwned { files }) =
-                    outdir::check_ownership(dir, &owned)?
+                    outdir::check_ownership(dir, owned)?
             {
                 let _ = writeln!(
                     stderr,
@@ -279,8 +293,7 @@ fn update(
             }
             outdir::apply(
                 dir,
-                &full,
-                &digests,
+                &build,
                 owned.as_ref().unwrap_or(&outdir::Owned::default()),
                 &plan,
                 sources,

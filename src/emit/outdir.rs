@@ -99,51 +99,90 @@ fn is_safe_relative(p: &str) -> bool {
         && p.split('/').all(|s| !s.is_empty() && s != "." && s != "..")
 }
 
-/// Every file of a build with its digest (the provenance file itself excluded).
-pub fn digests(out: &Output) -> BTreeMap<String, String> {
-    let files: Vec<&super::OutFile> = out.files.iter().filter(|f| f.path != PROVENANCE).collect();
-    let digests = super::parallel_map(&files, |f| sha256(f.contents.as_bytes()));
-    files
-        .iter()
-        .zip(digests)
-        .map(|(f, d)| (f.path.clone(), d))
-        .collect()
+/// The SHA-256 of every file of `out`, in its order ("" for the provenance file itself).
+fn digests(out: &Output) -> Vec<String> {
+    super::parallel_map(&out.files, |f| {
+        if f.path == PROVENANCE {
+            String::new()
+        } else {
+            sha256(f.contents.as_bytes())
+        }
+    })
 }
 
-/// A build with its provenance file, as it should be on disk, and the digests the
-/// provenance file lists.
-pub fn with_provenance(mut out: Output, sources: &Sources) -> (Output, BTreeMap<String, String>) {
-    let digests = digests(&out);
-    let file = super::OutFile {
-        path: PROVENANCE.to_string(),
-        contents: provenance(sources, &digests),
-    };
+/// A build with its provenance file, as it should be on disk: the files, and the digest of
+/// each in the same order ("" for the provenance file).
+pub struct Build {
+    pub output: Output,
+    pub digests: Vec<String>,
+}
+
+impl Build {
+    /// Every file but the provenance file, with its digest, sorted by path.
+    fn listed(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.output
+            .files
+            .iter()
+            .zip(&self.digests)
+            .filter(|(f, _)| f.path != PROVENANCE)
+            .map(|(f, d)| (f.path.as_str(), d.as_str()))
+    }
+}
+
+pub fn with_provenance(mut out: Output, sources: &Sources) -> Build {
     let at = out
         .files
         .binary_search_by(|f| f.path.as_str().cmp(PROVENANCE))
         .unwrap_or_else(|i| i);
-    out.files.insert(at, file);
-    (out, digests)
+    out.files.insert(
+        at,
+        super::OutFile {
+            path: PROVENANCE.to_string(),
+            contents: String::new(),
+        },
+    );
+    let mut build = Build {
+        digests: digests(&out),
+        output: out,
+    };
+    let contents = provenance(sources, build.listed());
+    build.output.files[at].contents = contents;
+    build
 }
 
-/// The provenance file for `files`.
-pub fn provenance(sources: &Sources, files: &BTreeMap<String, String>) -> String {
-    let p = Provenance {
-        generator: "meshc".to_string(),
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        sources: sources
+/// The provenance file's shape as written, borrowing what it lists.
+#[derive(Serialize)]
+struct ProvenanceOut<'a> {
+    generator: &'a str,
+    version: &'a str,
+    sources: Vec<DigestOut<'a>>,
+    files: Vec<DigestOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct DigestOut<'a> {
+    path: &'a str,
+    sha256: &'a str,
+}
+
+/// The provenance file for `files` (path and digest, sorted by path).
+pub fn provenance<'a>(
+    sources: &Sources,
+    files: impl Iterator<Item = (&'a str, &'a str)>,
+) -> String {
+    let source_digests: Vec<(&str, String)> = sources
+        .iter()
+        .map(|f| (f.name.as_str(), sha256(f.text.as_bytes())))
+        .collect();
+    let p = ProvenanceOut {
+        generator: "meshc",
+        version: env!("CARGO_PKG_VERSION"),
+        sources: source_digests
             .iter()
-            .map(|f| FileDigest {
-                path: f.name.clone(),
-                sha256: sha256(f.text.as_bytes()),
-            })
+            .map(|(path, sha256)| DigestOut { path, sha256 })
             .collect(),
         files: files
-            .iter()
-            .map(|(path, d)| FileDigest {
-                path: path.clone(),
-                sha256: d.clone(),
-            })
+            .map(|(path, sha256)| DigestOut { path, sha256 })
             .collect(),
     };
     let mut s = serde_json::to_string_pretty(&p).unwrap_or_default();
@@ -187,23 +226,82 @@ fn read(dir: &Path, rel: &str) -> io::Result<Option<Vec<u8>>> {
     }
 }
 
-/// Compares `out` with the directory. `owned` is what the provenance file says meshc wrote.
-pub fn plan(dir: &Path, out: &Output, owned: &Owned) -> io::Result<Plan> {
+/// What the output directory holds before a build: the provenance file (its bytes and what
+/// it owns) and, for every file it owns, the SHA-256 of what is there (`None`: missing).
+/// The CLI reads it on a thread of its own while the topology compiles, so the two share
+/// the cores; [`plan`] then compares digests where it would have read files.
+pub struct Snapshot {
+    pub owned: Option<Owned>,
+    provenance: Option<Vec<u8>>,
+    /// Sorted by path, as the provenance file lists them.
+    found: Vec<(String, Option<String>)>,
+}
+
+/// Reads the directory for [`plan`]: the provenance file, then every file it lists.
+pub fn snapshot(dir: &Path) -> io::Result<Snapshot> {
+    let provenance = read(dir, PROVENANCE)?;
+    let owned = read_owned(dir)?;
+    let paths: Vec<&String> = owned
+        .iter()
+        .flat_map(|o| o.files.keys())
+        .filter(|p| *p != PROVENANCE)
+        .collect();
+    let digests = super::parallel_map(&paths, |p| read(dir, p).map(|b| b.map(|b| sha256(&b))));
+    let mut found = Vec::with_capacity(paths.len());
+    for (p, d) in paths.iter().zip(digests) {
+        found.push(((*p).clone(), d?));
+    }
+    Ok(Snapshot {
+        owned,
+        provenance,
+        found,
+    })
+}
+
+/// Compares a build with the directory as `before` found it. The build's files and the
+/// snapshot's are both sorted by path, so one walk over the two pairs them: a file the
+/// snapshot read is compared by digest; any other is read now.
+pub fn plan(dir: &Path, build: &Build, before: &Snapshot) -> io::Result<Plan> {
+    let files = &build.output.files;
     let mut plan = Plan::default();
+    // For each file of the build: on disk and the same, on disk and different, absent;
+    // `None` while it is still to be read.
+    let mut verdicts: Vec<Option<Option<bool>>> = vec![None; files.len()];
+    let mut unknown: Vec<usize> = Vec::new();
+    let mut found = before.found.iter().peekable();
+    for (i, f) in files.iter().enumerate() {
+        while let Some((p, on_disk)) = found.next_if(|(p, _)| p.as_str() < f.path.as_str()) {
+            if on_disk.is_some() {
+                plan.removed.push(p.clone());
+            }
+        }
+        if f.path == PROVENANCE {
+            verdicts[i] = Some(
+                before
+                    .provenance
+                    .as_ref()
+                    .map(|b| b == f.contents.as_bytes()),
+            );
+        } else if let Some((_, on_disk)) = found.next_if(|(p, _)| *p == f.path) {
+            verdicts[i] = Some(on_disk.as_ref().map(|d| *d == build.digests[i]));
+        } else {
+            unknown.push(i);
+        }
+    }
+    plan.removed
+        .extend(found.filter(|(_, d)| d.is_some()).map(|(p, _)| p.clone()));
     // Reading is most of the work, and the kernel's part of it runs on every core.
-    let found = super::parallel_map(&out.files, |f| {
-        read(dir, &f.path).map(|b| b.map(|b| b == f.contents.as_bytes()))
+    let read_now = super::parallel_map(&unknown, |&i| {
+        read(dir, &files[i].path).map(|b| b.map(|b| b == files[i].contents.as_bytes()))
     });
-    for (f, found) in out.files.iter().zip(found) {
-        match found? {
+    for (&i, v) in unknown.iter().zip(read_now) {
+        verdicts[i] = Some(v?);
+    }
+    for (f, v) in files.iter().zip(verdicts) {
+        match v.flatten() {
             None => plan.added.push(f.path.clone()),
             Some(true) => plan.unchanged += 1,
             Some(false) => plan.changed.push(f.path.clone()),
-        }
-    }
-    for p in owned.files.keys() {
-        if out.get(p).is_none() && read(dir, p)?.is_some() {
-            plan.removed.push(p.clone());
         }
     }
     Ok(plan)
@@ -368,11 +466,10 @@ fn fail_after() -> Option<usize> {
 /// and no longer produces (and directories that become empty), leaves everything else
 /// alone, and writes the provenance file. Unchanged files are not rewritten.
 ///
-/// `out` is [`with_provenance`]'s build and `new` its digests.
+/// `build` is [`with_provenance`]'s.
 pub fn apply(
     dir: &Path,
-    out: &Output,
-    new: &BTreeMap<String, String>,
+    build: &Build,
     owned: &Owned,
     plan: &Plan,
     sources: &Sources,
@@ -387,17 +484,22 @@ pub fn apply(
     remove_stray_temporaries(dir)?;
     {
         // Phase one: claim every file this build may write, before writing any.
-        let mut claim = owned.files.clone();
-        claim.extend(new.iter().map(|(p, d)| (p.clone(), d.clone())));
+        let mut claim: BTreeMap<&str, &str> = owned
+            .files
+            .iter()
+            .map(|(p, d)| (p.as_str(), d.as_str()))
+            .collect();
+        claim.extend(build.listed());
         write_atomic(
             &dir.join(PROVENANCE),
-            provenance(sources, &claim).as_bytes(),
+            provenance(sources, claim.into_iter()).as_bytes(),
             Sync::Now,
         )?;
     }
     let abort_after = fail_after();
     let writes = plan.writes();
     let mut written: Vec<PathBuf> = Vec::new();
+    let out = &build.output;
     for f in &out.files {
         if f.path == PROVENANCE || !writes.contains(f.path.as_str()) {
             continue;

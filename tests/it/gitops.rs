@@ -325,3 +325,52 @@ fn a_two_file_topology_builds_and_reports_errors_in_the_right_file() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The directory is compared through digests of what is on disk, read while the topology
+/// compiles: a hand edit, a deleted file and a file put back by hand must each be seen.
+#[test]
+fn hand_edits_to_owned_files_are_found_and_undone() {
+    let dir = workspace("hand-edits", "primary-remote");
+    let build = |args: &[&str]| meshc(args, &dir);
+    assert_eq!(
+        build(&["build", "topology.kdl", "-o", "out"]).status.code(),
+        Some(0)
+    );
+    let pristine = snapshot(&dir.join("out"));
+    let edited = dir.join("out/clusters/main-1/kustomization.yaml");
+    let deleted = dir.join("out/argocd/edge-1/application-edge-1-istiod.argocd.yaml");
+    let mut text_of = std::fs::read_to_string(&edited).expect("read");
+    text_of.push_str("# a hand edit\n");
+    std::fs::write(&edited, &text_of).expect("edit");
+    std::fs::remove_file(&deleted).expect("delete");
+
+    let stale = build(&["build", "--check", "topology.kdl", "-o", "out"]);
+    assert_eq!(stale.status.code(), Some(1), "{}", text(&stale.stderr));
+    let diff = text(&stale.stdout);
+    assert!(diff.contains("\n-# a hand edit\n"), "{diff}");
+    assert!(
+        diff.contains("--- /dev/null\n+++ b/argocd/edge-1/application-edge-1-istiod.argocd.yaml\n"),
+        "{diff}"
+    );
+    assert!(
+        text(&stale.stderr).contains("1 added, 1 changed, 0 removed"),
+        "{}",
+        text(&stale.stderr)
+    );
+
+    let fixed = build(&["build", "topology.kdl", "-o", "out"]);
+    assert_eq!(fixed.status.code(), Some(0));
+    assert!(
+        text(&fixed.stderr).contains("1 added, 1 changed, 0 removed"),
+        "{}",
+        text(&fixed.stderr)
+    );
+    assert_eq!(
+        snapshot(&dir.join("out")),
+        pristine,
+        "the build undoes both"
+    );
+    let current = build(&["build", "--check", "topology.kdl", "-o", "out"]);
+    assert_eq!(current.status.code(), Some(0), "{}", text(&current.stderr));
+    let _ = std::fs::remove_dir_all(&dir);
+}
