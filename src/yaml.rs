@@ -7,11 +7,20 @@
 use serde_json::Value;
 
 pub fn to_yaml(value: &Value) -> String {
+    let mut out = String::new();
+    append_yaml(&mut out, value);
+    out
+}
+
+/// [`to_yaml`], written at the end of `out`.
+pub fn append_yaml(out: &mut String, value: &Value) {
     let options = serde_saphyr::ser_options! { folded_wrap_chars: 1_000_000 };
-    match serde_saphyr::to_string_with_options(value, options) {
-        Ok(s) => s,
+    let start = out.len();
+    if serde_saphyr::to_fmt_writer_with_options(out, value, options).is_err() {
         // Serializing a JSON value has no failure mode besides a bug in the serializer;
         // fall back to JSON, which is valid YAML with the same meaning.
-        Err(_) => serde_json::to_string_pretty(value).unwrap_or_default() + "\n",
+        out.truncate(start);
+        out.push_str(&serde_json::to_string_pretty(value).unwrap_or_default());
+        out.push('\n');
     }
 }

@@ -76,12 +76,13 @@ fn kind_rank(kind: &str) -> u8 {
     }
 }
 
-fn order_key(o: &Object) -> (u8, String, String, String) {
+/// Borrowed from the object's identity, so sorting allocates nothing.
+fn order_key(o: &Object) -> (u8, &str, &str, &str) {
     (
         kind_rank(o.kind()),
-        o.kind().to_string(),
-        o.namespace().unwrap_or("").to_string(),
-        o.name().to_string(),
+        o.kind(),
+        o.namespace().unwrap_or(""),
+        o.name(),
     )
 }
 
@@ -133,12 +134,20 @@ struct YamlCache {
 }
 
 impl YamlCache {
+    /// The file of an object: its header, then its YAML. A value several clusters share
+    /// is serialized once; any other straight into its file.
     fn file(&mut self, sources: &Sources, o: &Object) -> String {
-        let yaml = self
-            .by_value
-            .entry(Arc::as_ptr(&o.value))
-            .or_insert_with(|| to_yaml(&o.value));
-        header(sources, o) + yaml
+        let mut file = header(sources, o);
+        if Arc::strong_count(&o.value) > 1 {
+            let yaml = self
+                .by_value
+                .entry(Arc::as_ptr(&o.value))
+                .or_insert_with(|| to_yaml(&o.value));
+            file.push_str(yaml);
+        } else {
+            crate::yaml::append_yaml(&mut file, &o.value);
+        }
+        file
     }
 }
 
@@ -165,12 +174,12 @@ fn emit_cluster(
         let mut objs: Vec<&Object> = cluster
             .objects
             .iter()
-            .filter(|o| o.place.unit().as_ref() == Some(unit))
+            .filter(|o| o.place.is_in(unit))
             .collect();
         if objs.is_empty() {
             continue;
         }
-        objs.sort_by_cached_key(|o| order_key(o));
+        objs.sort_by(|a, b| order_key(a).cmp(&order_key(b)));
         let mut unit_files = Vec::new();
         for o in objs {
             let name = file_name(o);

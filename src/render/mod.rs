@@ -103,6 +103,15 @@ impl Place {
             Place::Entry => None,
         }
     }
+
+    /// Does `unit` apply what is placed here? (`unit()`, without building a `UnitId`.)
+    pub fn is_in(&self, unit: &UnitId) -> bool {
+        match (self, unit) {
+            (Place::Layer(l), UnitId::Layer(u)) => l == u,
+            (Place::Release(r), UnitId::Release(u)) => r == u,
+            _ => false,
+        }
+    }
 }
 
 /// Which topology node an object comes from: a file and a path of nodes that stays the
