@@ -374,3 +374,43 @@ fn hand_edits_to_owned_files_are_found_and_undone() {
     assert_eq!(current.status.code(), Some(0), "{}", text(&current.stderr));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An owned file replaced by a symbolic link (to a copy of the very same bytes, elsewhere)
+/// is not meshc's file: the comparison does not follow the link, so the directory is not
+/// current, and the build puts a regular file in its place without touching the target.
+#[cfg(unix)]
+#[test]
+fn an_owned_file_replaced_by_a_symlink_is_not_current_and_is_replaced() {
+    let dir = workspace("symlink", "primary-remote");
+    assert_eq!(
+        meshc(&["build", "topology.kdl", "-o", "out"], &dir)
+            .status
+            .code(),
+        Some(0)
+    );
+    let owned = dir.join("out/clusters/main-1/kustomization.yaml");
+    let elsewhere = dir.join("elsewhere.yaml");
+    std::fs::copy(&owned, &elsewhere).expect("copy");
+    let target = std::fs::read(&elsewhere).expect("read");
+    std::fs::remove_file(&owned).expect("rm");
+    std::os::unix::fs::symlink(&elsewhere, &owned).expect("symlink");
+
+    let check = meshc(&["build", "--check", "topology.kdl", "-o", "out"], &dir);
+    assert_eq!(check.status.code(), Some(1), "{}", text(&check.stderr));
+    assert!(
+        text(&check.stderr).contains("0 added, 1 changed, 0 removed"),
+        "{}",
+        text(&check.stderr)
+    );
+    let build = meshc(&["build", "topology.kdl", "-o", "out"], &dir);
+    assert_eq!(build.status.code(), Some(0), "{}", text(&build.stderr));
+    let meta = std::fs::symlink_metadata(&owned).expect("stat");
+    assert!(meta.file_type().is_file(), "a regular file again");
+    assert_eq!(std::fs::read(&owned).expect("read"), target);
+    assert_eq!(
+        std::fs::read(&elsewhere).expect("read"),
+        target,
+        "the target is untouched"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
