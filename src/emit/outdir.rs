@@ -279,7 +279,7 @@ fn digest_run(dir: &Path, parent: &str, names: &[&str]) -> Vec<io::Result<Option
     use rustix::fs::{Mode, OFlags, open, openat};
     use rustix::io::Errno;
     let flags = OFlags::RDONLY | OFlags::CLOEXEC;
-    let dfd = match open(&dir.join(parent), flags | OFlags::DIRECTORY, Mode::empty()) {
+    let dfd = match open(dir.join(parent), flags | OFlags::DIRECTORY, Mode::empty()) {
         Ok(d) => d,
         Err(Errno::NOENT | Errno::NOTDIR) => return names.iter().map(|_| Ok(None)).collect(),
         Err(e) => return names.iter().map(|_| Err(io::Error::from(e))).collect(),
