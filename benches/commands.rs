@@ -12,6 +12,12 @@
 //! others remotes of the latest primary on their network; each service runs in three
 //! clusters in two versions, with a canary split, a timeout, failover between regions and
 //! outlier detection.
+//!
+//! Nothing is deleted while the run measures: every full build and every copy goes into a
+//! directory of its own, and the work directory is removed at the end. Creating many files
+//! right after deleting many is slow on ext4, whose inode allocator passes over inodes freed
+//! in the last 5 to 35 seconds (`recently_deleted` in linux fs/ext4/ialloc.c); measured
+//! here, a full build into a directory deleted just before took 70 s instead of 10 s.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -119,14 +125,26 @@ fn run(args: &[&str], cwd: &Path) -> (f64, Option<f64>) {
     (secs, rss)
 }
 
-/// Minimum and median of three runs, with the largest peak RSS seen; `before` runs
-/// before each (not timed).
-fn three(args: &[&str], cwd: &Path, before: &dyn Fn()) -> (f64, f64, Option<f64>) {
+/// Minimum and median of three runs of the same command, with the largest peak RSS seen.
+fn three(args: &[&str], cwd: &Path) -> (f64, f64, Option<f64>) {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    three_in(&|_| args.clone(), cwd, &String::new)
+}
+
+/// Minimum and median of three runs, each of the command `args` makes for a directory
+/// name from `next`, with the largest peak RSS seen.
+fn three_in(
+    args: &dyn Fn(&str) -> Vec<String>,
+    cwd: &Path,
+    next: &dyn Fn() -> String,
+) -> (f64, f64, Option<f64>) {
     let mut times = Vec::new();
     let mut rss: Option<f64> = None;
     for _ in 0..3 {
-        before();
-        let (t, r) = run(args, cwd);
+        let dir = next();
+        let args = args(&dir);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (t, r) = run(&args, cwd);
         times.push(t);
         rss = match (rss, r) {
             (Some(a), Some(b)) => Some(a.max(b)),
@@ -158,32 +176,51 @@ fn main() {
         .collect();
     let meshc = env!("CARGO_BIN_EXE_meshc");
     let work: PathBuf = std::env::temp_dir().join(format!("meshc-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
     println!("command            min      median   per file   peak RSS");
     for (clusters, services) in ladder {
-        let _ = std::fs::remove_dir_all(&work);
-        std::fs::create_dir_all(&work).expect("work dir");
-        std::fs::write(work.join("fleet.kdl"), fleet(clusters, services)).expect("write fleet");
-        let clean = || {
-            let _ = std::fs::remove_dir_all(work.join("out"));
+        let rung = work.join(format!("{clusters}x{services}"));
+        std::fs::create_dir_all(&rung).expect("work dir");
+        std::fs::write(rung.join("fleet.kdl"), fleet(clusters, services)).expect("write fleet");
+        // Fresh directory names: `out-1`, `out-2`, … and `floor-1`, … (see the top comment).
+        let fresh = |what: &'static str| {
+            let n = std::cell::Cell::new(0);
+            move || {
+                n.set(n.get() + 1);
+                format!("{what}-{}", n.get())
+            }
         };
-        let (c_min, c_med, c_rss) = three(&[meshc, "check", "fleet.kdl"], &work, &|| {});
-        let (b_min, b_med, b_rss) =
-            three(&[meshc, "build", "fleet.kdl", "-o", "out"], &work, &clean);
-        let files = files_under(&work.join("out"));
-        let (n_min, n_med, n_rss) =
-            three(&[meshc, "build", "fleet.kdl", "-o", "out"], &work, &|| {});
-        let (v_min, v_med, v_rss) = three(
-            &[meshc, "build", "--check", "fleet.kdl", "-o", "out"],
-            &work,
-            &|| {},
+        let (c_min, c_med, c_rss) = three(&[meshc, "check", "fleet.kdl"], &rung);
+        let next_out = fresh("out");
+        let (b_min, b_med, b_rss) = three_in(
+            &|dir: &str| {
+                [meshc, "build", "fleet.kdl", "-o", dir]
+                    .map(String::from)
+                    .to_vec()
+            },
+            &rung,
+            &next_out,
         );
-        let (f_min, f_med, _) = three(&["sh", "-c", "cp -r out floor && sync"], &work, &|| {
-            let _ = std::fs::remove_dir_all(work.join("floor"));
-            let _ = Command::new("sync").status();
-        });
+        let files = files_under(&rung.join("out-1"));
+        let (n_min, n_med, n_rss) = three(&[meshc, "build", "fleet.kdl", "-o", "out-1"], &rung);
+        let (v_min, v_med, v_rss) = three(
+            &[meshc, "build", "--check", "fleet.kdl", "-o", "out-1"],
+            &rung,
+        );
+        let _ = Command::new("sync").status();
+        let next_floor = fresh("floor");
+        let (f_min, f_med, _) = three_in(
+            &|dir: &str| {
+                ["sh", "-c", &format!("cp -r out-1 {dir} && sync")]
+                    .map(String::from)
+                    .to_vec()
+            },
+            &rung,
+            &next_floor,
+        );
         println!(
             "\n{clusters} clusters x {services} services: {files} files, {:.1} MB of KDL",
-            std::fs::metadata(work.join("fleet.kdl")).map_or(0.0, |m| m.len() as f64 / 1e6)
+            std::fs::metadata(rung.join("fleet.kdl")).map_or(0.0, |m| m.len() as f64 / 1e6)
         );
         let row = |what: &str, min: f64, med: f64, rss: Option<f64>| {
             println!(

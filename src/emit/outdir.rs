@@ -246,20 +246,10 @@ pub fn snapshot(dir: &Path) -> io::Result<Snapshot> {
         .flat_map(|o| o.files.keys())
         .filter(|p| *p != PROVENANCE)
         .collect();
-    // Files of one directory come in runs in path order: each run is read relative to its
-    // directory, opened once (`openat`), which spares the kernel a path walk per file.
-    let mut runs: Vec<(&str, Vec<&str>)> = Vec::new();
-    for p in &paths {
-        let (parent, name) = p.rsplit_once('/').unwrap_or(("", p.as_str()));
-        match runs.last_mut() {
-            Some((last, names)) if *last == parent => names.push(name),
-            _ => runs.push((parent, vec![name])),
-        }
-    }
-    let digests = super::parallel_map(&runs, |(parent, names)| digest_run(dir, parent, names));
+    let paths: Vec<&str> = paths.iter().map(|p| p.as_str()).collect();
     let mut found = Vec::with_capacity(paths.len());
-    for (p, d) in paths.iter().zip(digests.into_iter().flatten()) {
-        found.push(((*p).clone(), d?));
+    for (p, d) in paths.iter().zip(digests_on_disk(dir, &paths)) {
+        found.push((p.to_string(), d?));
     }
     Ok(Snapshot {
         owned,
@@ -272,6 +262,25 @@ pub fn snapshot(dir: &Path) -> io::Result<Snapshot> {
 /// the file counts as changed and the build replaces the link (a rename replaces the link
 /// itself, not what it points at). The link is not followed.
 const NOT_A_FILE: &str = "not a regular file";
+
+/// The SHA-256 of each file at `paths` (sorted) under `dir`; `None`: missing. Files of
+/// one directory come in runs in path order: each run is read relative to its directory,
+/// opened once (`openat`), which spares the kernel a path walk per file, and a directory
+/// that does not exist costs one call for all its files.
+fn digests_on_disk(dir: &Path, paths: &[&str]) -> Vec<io::Result<Option<String>>> {
+    let mut runs: Vec<(&str, Vec<&str>)> = Vec::new();
+    for p in paths {
+        let (parent, name) = p.rsplit_once('/').unwrap_or(("", p));
+        match runs.last_mut() {
+            Some((last, names)) if *last == parent => names.push(name),
+            _ => runs.push((parent, vec![name])),
+        }
+    }
+    super::parallel_map(&runs, |(parent, names)| digest_run(dir, parent, names))
+        .into_iter()
+        .flatten()
+        .collect()
+}
 
 /// The SHA-256 of each file `names` in `dir/parent` (`None`: missing).
 #[cfg(target_os = "linux")]
@@ -321,8 +330,8 @@ fn digest_run(dir: &Path, parent: &str, names: &[&str]) -> Vec<io::Result<Option
 }
 
 /// Compares a build with the directory as `before` found it. The build's files and the
-/// snapshot's are both sorted by path, so one walk over the two pairs them: a file the
-/// snapshot read is compared by digest; any other is read now.
+/// snapshot's are both sorted by path, so one walk over the two pairs them. Files are
+/// compared by digest: those the snapshot read, and the others, read now.
 pub fn plan(dir: &Path, build: &Build, before: &Snapshot) -> io::Result<Plan> {
     let files = &build.output.files;
     let mut plan = Plan::default();
@@ -352,12 +361,9 @@ pub fn plan(dir: &Path, build: &Build, before: &Snapshot) -> io::Result<Plan> {
     }
     plan.removed
         .extend(found.filter(|(_, d)| d.is_some()).map(|(p, _)| p.clone()));
-    // Reading is most of the work, and the kernel's part of it runs on every core.
-    let read_now = super::parallel_map(&unknown, |&i| {
-        read(dir, &files[i].path).map(|b| b.map(|b| b == files[i].contents.as_bytes()))
-    });
-    for (&i, v) in unknown.iter().zip(read_now) {
-        verdicts[i] = Some(v?);
+    let paths: Vec<&str> = unknown.iter().map(|&i| files[i].path.as_str()).collect();
+    for (&i, on_disk) in unknown.iter().zip(digests_on_disk(dir, &paths)) {
+        verdicts[i] = Some(on_disk?.map(|d| d == build.digests[i]));
     }
     for (f, v) in files.iter().zip(verdicts) {
         match v.flatten() {
