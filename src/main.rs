@@ -171,6 +171,8 @@ fn main() -> ExitCode {
     } else {
         meshc::compile_with(&mut sources, &load_template)
     };
+    // The process ends soon: freeing the rendered tree would only cost time.
+    std::mem::forget(compilation.rendered.take());
     if cli.deny_warnings {
         meshc::diag::deny_warnings(&mut compilation.diagnostics);
     }

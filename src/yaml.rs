@@ -4,21 +4,22 @@
 //! output means the same to YAML 1.1 and 1.2 readers. Long strings stay on one line (no
 //! folding, which makes noisy diffs); strings with newlines become `|` blocks.
 
-use serde_json::Value;
+use serde::Serialize;
 
-pub fn to_yaml(value: &Value) -> String {
+pub fn to_yaml(value: &impl Serialize) -> String {
     let mut out = String::new();
     append_yaml(&mut out, value);
     out
 }
 
 /// [`to_yaml`], written at the end of `out`.
-pub fn append_yaml(out: &mut String, value: &Value) {
+pub fn append_yaml(out: &mut String, value: &impl Serialize) {
     let options = serde_saphyr::ser_options! { folded_wrap_chars: 1_000_000 };
     let start = out.len();
     if serde_saphyr::to_fmt_writer_with_options(out, value, options).is_err() {
-        // Serializing a JSON value has no failure mode besides a bug in the serializer;
-        // fall back to JSON, which is valid YAML with the same meaning.
+        // Serializing meshc's values (JSON values, plain structs) has no failure mode
+        // besides a bug in the serializer; fall back to JSON, which is valid YAML with the
+        // same meaning.
         out.truncate(start);
         out.push_str(&serde_json::to_string_pretty(value).unwrap_or_default());
         out.push('\n');

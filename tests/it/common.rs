@@ -160,3 +160,26 @@ pub fn output_for_engine(example: &str, engine: &str) -> meshc::emit::Output {
         ),
     }
 }
+
+/// [`run_meshc`] that gives up after `secs` seconds: the process is killed and `None`
+/// returned (a test of something that used to hang fails instead of hanging).
+pub fn run_meshc_within(args: &[&str], cwd: &Path, secs: u64) -> Option<std::process::Output> {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_meshc"))
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run meshc");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < deadline {
+        if child.try_wait().expect("wait").is_some() {
+            return Some(child.wait_with_output().expect("output"));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}

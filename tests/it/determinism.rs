@@ -60,3 +60,21 @@ fn the_number_of_threads_does_not_change_the_bytes() {
         }
     }
 }
+
+/// Work handed out one item at a time still comes back in the items' order, whatever the
+/// number of threads and however unequal the items (the first ones here are the slowest).
+#[test]
+fn parallel_map_keeps_the_order_of_the_items() {
+    let items: Vec<u64> = (0..300).collect();
+    let work = |n: &u64| -> u64 {
+        let rounds = if *n < 10 { 200_000 } else { 10 };
+        (0..rounds).fold(*n, |acc, i| acc.wrapping_mul(31).wrapping_add(i)) % 1000 + n * 1000
+    };
+    let one: Vec<u64> = items.iter().map(work).collect();
+    for threads in [1, 2, 3, 8, 500] {
+        let many = meshc::emit::parallel_map_with(&items, threads, || (), |(), n| work(n));
+        assert_eq!(one, many, "{threads} threads");
+    }
+    let empty: Vec<u64> = meshc::emit::parallel_map_with(&[], 4, || (), |(), n: &u64| *n);
+    assert!(empty.is_empty());
+}

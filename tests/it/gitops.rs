@@ -375,6 +375,40 @@ fn hand_edits_to_owned_files_are_found_and_undone() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A named pipe where meshc's file should be (a local accident; git cannot commit one) is
+/// not read, which would wait for a writer forever: the build replaces it with the file.
+#[cfg(unix)]
+#[test]
+fn an_owned_file_replaced_by_a_fifo_does_not_hang_the_build() {
+    let dir = workspace("fifo", "primary-remote");
+    assert_eq!(
+        meshc(&["build", "topology.kdl", "-o", "out"], &dir)
+            .status
+            .code(),
+        Some(0)
+    );
+    let owned = dir.join("out/clusters/main-1/kustomization.yaml");
+    let bytes = std::fs::read(&owned).expect("read");
+    std::fs::remove_file(&owned).expect("rm");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&owned)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let build = crate::common::run_meshc_within(&["build", "topology.kdl", "-o", "out"], &dir, 30)
+        .expect("the build ends");
+    assert_eq!(build.status.code(), Some(0), "{}", text(&build.stderr));
+    assert!(
+        text(&build.stderr).contains("0 added, 1 changed, 0 removed"),
+        "{}",
+        text(&build.stderr)
+    );
+    let meta = std::fs::symlink_metadata(&owned).expect("stat");
+    assert!(meta.file_type().is_file(), "a regular file again");
+    assert_eq!(std::fs::read(&owned).expect("read"), bytes);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// An owned file replaced by a symbolic link (to a copy of the very same bytes, elsewhere)
 /// is not meshc's file: the comparison does not follow the link, so the directory is not
 /// current, and the build puts a regular file in its place without touching the target.
