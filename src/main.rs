@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use meshc::diag::render_human::{HumanStyle, render};
-use meshc::emit::outdir;
+use meshc::emit::{lock, outdir};
 use meshc::source::Sources;
 
 #[derive(Parser)]
@@ -158,6 +158,21 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // One meshc at a time in a directory (`emit::lock`): held from before the directory is
+    // read until the process exits. A directory that does not exist yet is locked when
+    // the build creates it, and read again then.
+    let mut lock = None;
+    if let Some(dir) = output.filter(|d| d.is_dir()) {
+        let mode = if matches!(action, Action::Build { .. }) {
+            lock::Mode::Exclusive
+        } else {
+            lock::Mode::Shared
+        };
+        match take_lock(dir, mode) {
+            Ok(l) => lock = Some(l),
+            Err(code) => return code,
+        }
+    }
     // The output directory is read while the topology compiles (`outdir::snapshot`).
     let before = output.map(|dir| {
         let dir = dir.clone();
@@ -215,18 +230,55 @@ fn main() -> ExitCode {
     let Some(dir) = output else {
         return ExitCode::SUCCESS;
     };
-    let before = match before {
+    let mut before = match before {
         Some(Ok(thread)) => thread
             .join()
             .unwrap_or_else(|e| std::panic::resume_unwind(e)),
         // No thread could be started: read it now.
         _ => outdir::snapshot(dir),
     };
+    if lock.is_none() && matches!(action, Action::Build { .. }) {
+        // The directory did not exist: create and lock it, then read it again, in case
+        // another build made it meanwhile.
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            eprintln!("meshc: {}: {e}", dir.display());
+            return ExitCode::from(2);
+        }
+        match take_lock(dir, lock::Mode::Exclusive) {
+            Ok(l) => lock = Some(l),
+            Err(code) => return code,
+        }
+        before = outdir::snapshot(dir);
+    }
+    // Held until the process exits.
+    let _lock = lock;
     match before.and_then(|before| update(dir, out, before, &sources, action)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("meshc: {}: {e}", dir.display());
             ExitCode::from(2)
+        }
+    }
+}
+
+/// Locks the output directory, or says who holds it (exit 2).
+fn take_lock(dir: &Path, mode: lock::Mode) -> Result<lock::DirLock, ExitCode> {
+    match lock::lock(dir, mode) {
+        Ok(Ok(l)) => Ok(l),
+        Ok(Err(held)) => {
+            let who = held.pid.map_or_else(
+                || "another meshc".to_string(),
+                |p| format!("meshc (pid {p})"),
+            );
+            eprintln!(
+                "meshc: {} is locked: {who} is using it; run this again when it is done",
+                dir.display()
+            );
+            Err(ExitCode::from(2))
+        }
+        Err(e) => {
+            eprintln!("meshc: {}: cannot lock: {e}", dir.display());
+            Err(ExitCode::from(2))
         }
     }
 }
@@ -281,6 +333,15 @@ fn update(
             })
         }
         Action::Build { force } => {
+            if !plan.blocked.is_empty() {
+                let _ = writeln!(
+                    stderr,
+                    "meshc: refusing to write into {}: {}; meshc never writes or deletes through a link inside its output. Remove it (`rm` removes a link, not what it points at) and build again",
+                    dir.display(),
+                    plan.blocked_list()
+                );
+                return Ok(ExitCode::from(2));
+            }
             if !force
                 && let Some(outdir::Refusal::NotOwned { files }) =
                     outdir::check_ownership(dir, owned)?

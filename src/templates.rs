@@ -258,6 +258,13 @@ fn objects(text: &str) -> Result<Vec<Value>, String> {
                 return Err(format!("document {n} without `{field}`"));
             }
         }
+        let kind = doc["kind"].as_str().unwrap_or("");
+        if !is_kind(kind) {
+            return Err(format!(
+                "document {n} whose `kind` `{}` is not a Kubernetes kind (letters, digits and `-`, starting with a letter, at most 63)",
+                kind.escape_debug()
+            ));
+        }
         let name = doc["metadata"]["name"].as_str().unwrap_or("");
         if name.is_empty() {
             return Err(format!(
@@ -278,9 +285,38 @@ fn objects(text: &str) -> Result<Vec<Value>, String> {
                 "document {n} ({name}) whose `metadata.namespace` is not a DNS label"
             ));
         }
+        // The object's file is `<kind>-<name>[.<namespace>].yaml` (`emit::file_name`).
+        let namespace = doc["metadata"]["namespace"]
+            .as_str()
+            .map_or(0, |ns| ns.len() + 1);
+        let file_name = kind.len() + 1 + name.len() + namespace + ".yaml".len();
+        if file_name > MAX_FILE_NAME {
+            return Err(format!(
+                "document {n} ({kind} `{name}`), whose file name would be {file_name} bytes long, over the {MAX_FILE_NAME} that file systems allow; use a shorter name"
+            ));
+        }
         out.push(doc);
     }
     Ok(out)
+}
+
+/// The longest file name Linux file systems (ext4, xfs, btrfs: `NAME_MAX`), macOS and
+/// Windows accept, in bytes.
+const MAX_FILE_NAME: usize = 255;
+
+/// A kind the API server accepts for a custom resource: lowercased, a DNS-1035 label
+/// (`ValidateCustomResourceDefinitionNames` in kubernetes
+/// `staging/src/k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/validation/validation.go`:
+/// "may have mixed case, but should otherwise match" `IsDNS1035Label`). Every built-in kind
+/// is one too. Besides being what Kubernetes accepts, this keeps a kind usable in a file
+/// name: no `/`, `.` or `..` can reach a path.
+fn is_kind(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && b[0].is_ascii_alphabetic()
+        && b[b.len() - 1].is_ascii_alphanumeric()
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
 }
 
 /// Kubernetes object names: DNS-1123 subdomains, each dot-separated part a label.

@@ -13,6 +13,8 @@
 //!
 //! Writing to disk is the CLI's job; this module only decides paths and bytes.
 
+pub mod lock;
+pub mod nofollow;
 pub mod outdir;
 
 use std::collections::HashMap;

@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::Output;
+use super::nofollow::{self, OnDisk};
 use crate::source::Sources;
 
 pub const PROVENANCE: &str = "meshc-provenance.json";
@@ -85,6 +86,10 @@ struct Provenance {
     version: String,
     sources: Vec<FileDigest>,
     files: Vec<FileDigest>,
+    /// Only in a claim (a build under way, or interrupted): the suffix of its temporary
+    /// files, so the next build removes those and nothing else.
+    #[serde(default)]
+    pending: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -98,29 +103,42 @@ struct FileDigest {
 pub struct Owned {
     /// Relative path → digest.
     pub files: BTreeMap<String, String>,
+    /// The temporaries' tag of the build that wrote this claim and did not finish.
+    pending: Option<String>,
 }
 
-/// Reads the provenance file. `Ok(None)` when there is none.
-pub fn read_owned(dir: &Path) -> io::Result<Option<Owned>> {
-    let path = dir.join(PROVENANCE);
-    let text = match fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    let p: Provenance = serde_json::from_str(&text).map_err(|e| {
-        io::Error::new(
+/// The provenance file's bytes, never through a link. `Ok(None)` when there is none.
+fn read_provenance(dir: &Path) -> io::Result<Option<Vec<u8>>> {
+    match nofollow::read(dir, PROVENANCE)? {
+        OnDisk::Missing => Ok(None),
+        OnDisk::File(b) => Ok(Some(b)),
+        OnDisk::NotAFile => Err(io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("{}: {e}", path.display()),
-        )
-    })?;
+            format!(
+                "{PROVENANCE} is not a regular file (a symbolic link?); meshc does not read it"
+            ),
+        )),
+    }
+}
+
+/// What a provenance file says meshc owns.
+fn owned_from(bytes: &[u8]) -> io::Result<Owned> {
+    let p: Provenance = serde_json::from_slice(bytes)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{PROVENANCE}: {e}")))?;
     let files = p
         .files
         .into_iter()
         .filter(|f| is_safe_relative(&f.path))
         .map(|f| (f.path, f.sha256))
         .collect();
-    Ok(Some(Owned { files }))
+    // A tag is a nonce meshc made; anything else would only ever name someone's file.
+    let pending = p.pending.filter(|t| is_tag(t));
+    Ok(Owned { files, pending })
+}
+
+/// Reads the provenance file. `Ok(None)` when there is none.
+pub fn read_owned(dir: &Path) -> io::Result<Option<Owned>> {
+    read_provenance(dir)?.map(|b| owned_from(&b)).transpose()
 }
 
 /// A path from a provenance file is only ever a plain relative path inside the output:
@@ -181,7 +199,7 @@ pub fn with_provenance(mut out: Output, sources: &Sources) -> Build {
         output: out,
     };
     let listed = build.listed();
-    let contents = provenance(sources, listed.iter().map(|(p, d)| (*p, d.as_str())));
+    let contents = provenance(sources, listed.iter().map(|(p, d)| (*p, d.as_str())), None);
     build.output.files[at].contents = contents;
     build
 }
@@ -193,6 +211,8 @@ struct ProvenanceOut<'a> {
     version: &'a str,
     sources: Vec<DigestOut<'a>>,
     files: Vec<DigestOut<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pending: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -201,10 +221,12 @@ struct DigestOut<'a> {
     sha256: &'a str,
 }
 
-/// The provenance file for `files` (path and digest, sorted by path).
+/// The provenance file for `files` (path and digest, sorted by path); a claim when
+/// `pending` names its build's temporaries.
 pub fn provenance<'a>(
     sources: &Sources,
     files: impl Iterator<Item = (&'a str, &'a str)>,
+    pending: Option<&'a str>,
 ) -> String {
     let source_digests: Vec<(&str, String)> = sources
         .iter()
@@ -220,6 +242,7 @@ pub fn provenance<'a>(
         files: files
             .map(|(path, sha256)| DigestOut { path, sha256 })
             .collect(),
+        pending,
     };
     let mut s = serde_json::to_string_pretty(&p).unwrap_or_default();
     s.push('\n');
@@ -234,31 +257,41 @@ pub struct Plan {
     /// Files meshc wrote before and no longer produces.
     pub removed: Vec<String>,
     pub unchanged: usize,
+    /// Directories on the way to meshc's files that are symbolic links or files
+    /// ([`nofollow::in_the_way`]): meshc neither reads, writes nor deletes through them.
+    pub blocked: Vec<String>,
 }
 
 impl Plan {
     pub fn is_empty(&self) -> bool {
-        self.added.is_empty() && self.changed.is_empty() && self.removed.is_empty()
+        self.added.is_empty()
+            && self.changed.is_empty()
+            && self.removed.is_empty()
+            && self.blocked.is_empty()
     }
 
-    /// `2 added, 1 changed, 3 removed, 40 unchanged`.
+    /// `2 added, 1 changed, 3 removed, 40 unchanged`, and what is in the way.
     pub fn summary(&self) -> String {
-        format!(
+        let mut s = format!(
             "{} added, {} changed, {} removed, {} unchanged",
             self.added.len(),
             self.changed.len(),
             self.removed.len(),
             self.unchanged
-        )
+        );
+        if !self.blocked.is_empty() {
+            s.push_str("; in the way: ");
+            s.push_str(&self.blocked_list());
+        }
+        s
     }
-}
 
-/// The file on disk, if any.
-fn read(dir: &Path, rel: &str) -> io::Result<Option<Vec<u8>>> {
-    match fs::read(dir.join(rel)) {
-        Ok(b) => Ok(Some(b)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
+    /// `clusters/x (a symbolic link or a file where meshc writes a directory)`.
+    pub fn blocked_list(&self) -> String {
+        format!(
+            "{} (a symbolic link or a file where meshc writes a directory)",
+            self.blocked.join(", ")
+        )
     }
 }
 
@@ -275,8 +308,8 @@ pub struct Snapshot {
 
 /// Reads the directory for [`plan`]: the provenance file, then every file it lists.
 pub fn snapshot(dir: &Path) -> io::Result<Snapshot> {
-    let provenance = read(dir, PROVENANCE)?;
-    let owned = read_owned(dir)?;
+    let provenance = read_provenance(dir)?;
+    let owned = provenance.as_deref().map(owned_from).transpose()?;
     let paths: Vec<&String> = owned
         .iter()
         .flat_map(|o| o.files.keys())
@@ -316,13 +349,16 @@ fn digests_on_disk(dir: &Path, paths: &[&str]) -> Vec<io::Result<Found>> {
 /// The SHA-256 of each file `names` in `dir/parent` (`None`: missing).
 #[cfg(target_os = "linux")]
 fn digest_run(dir: &Path, parent: &str, names: &[&str]) -> Vec<io::Result<Found>> {
-    use rustix::fs::{Mode, OFlags, open, openat};
+    use rustix::fs::{Mode, OFlags, openat};
     use rustix::io::Errno;
     let flags = OFlags::RDONLY | OFlags::CLOEXEC;
-    let dfd = match open(dir.join(parent), flags | OFlags::DIRECTORY, Mode::empty()) {
+    // The directory is reached without following a link; files under a link are not
+    // meshc's, so they count as changed (and the plan reports the link in the way).
+    let dfd = match nofollow::open_dir(dir, parent) {
         Ok(d) => d,
-        Err(Errno::NOENT | Errno::NOTDIR) => {
-            return names.iter().map(|_| Ok(Found::Missing)).collect();
+        Err(Errno::NOENT) => return names.iter().map(|_| Ok(Found::Missing)).collect(),
+        Err(Errno::LOOP | Errno::NOTDIR) => {
+            return names.iter().map(|_| Ok(Found::NotAFile)).collect();
         }
         Err(e) => return names.iter().map(|_| Err(io::Error::from(e))).collect(),
     };
@@ -335,7 +371,7 @@ fn digest_run(dir: &Path, parent: &str, names: &[&str]) -> Vec<io::Result<Found>
             let fd = match openat(&dfd, *name, file_flags, Mode::empty()) {
                 Ok(fd) => fd,
                 Err(Errno::NOENT) => return Ok(Found::Missing),
-                Err(Errno::LOOP) => return Ok(Found::NotAFile),
+                Err(Errno::LOOP | Errno::NOTDIR) => return Ok(Found::NotAFile),
                 Err(e) => return Err(io::Error::from(e)),
             };
             Ok(Found::File(digest_to_end(&fs::File::from(fd), &mut buf)?))
@@ -364,15 +400,16 @@ fn digest_run(dir: &Path, parent: &str, names: &[&str]) -> Vec<io::Result<Found>
     names
         .iter()
         .map(|name| {
-            let rel = Path::new(parent).join(name);
-            if fs::symlink_metadata(dir.join(&rel)).is_ok_and(|m| m.file_type().is_symlink()) {
-                return Ok(Found::NotAFile);
-            }
-            match fs::read(dir.join(&rel)) {
-                Ok(b) => Ok(Found::File(sha(&b))),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Found::Missing),
-                Err(e) => Err(e),
-            }
+            let rel = if parent.is_empty() {
+                name.to_string()
+            } else {
+                format!("{parent}/{name}")
+            };
+            Ok(match nofollow::read(dir, &rel)? {
+                OnDisk::Missing => Found::Missing,
+                OnDisk::File(b) => Found::File(sha(&b)),
+                OnDisk::NotAFile => Found::NotAFile,
+            })
         })
         .collect()
 }
@@ -423,6 +460,14 @@ pub fn plan(dir: &Path, build: &Build, before: &Snapshot) -> io::Result<Plan> {
             Some(false) => plan.changed.push(f.path.clone()),
         }
     }
+    let mut blocked = nofollow::in_the_way(dir, files.iter().map(|f| f.path.as_str()))?;
+    blocked.extend(nofollow::in_the_way(
+        dir,
+        before.found.iter().map(|(p, _)| p.as_str()),
+    )?);
+    blocked.sort();
+    blocked.dedup();
+    plan.blocked = blocked;
     Ok(plan)
 }
 
@@ -450,13 +495,19 @@ pub fn unified_diff(dir: &Path, out: &Output, plan: &Plan) -> io::Result<String>
     let added: HashSet<&str> = plan.added.iter().map(String::as_str).collect();
     let removed: HashSet<&str> = plan.removed.iter().map(String::as_str).collect();
     for p in paths {
-        let old = read(dir, p)?
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default();
+        // Only a regular file is ever read: what a link points at (a file of the CI
+        // machine, its environment) never reaches the diff.
+        let (old, not_a_file) = match nofollow::read(dir, p)? {
+            OnDisk::File(b) => (String::from_utf8_lossy(&b).into_owned(), false),
+            OnDisk::Missing => (String::new(), false),
+            OnDisk::NotAFile => (String::new(), true),
+        };
         let new = out.get(p).map(|f| f.contents.as_str()).unwrap_or("");
         let (a, b) = (
             if added.contains(p.as_str()) {
                 "/dev/null".to_string()
+            } else if not_a_file {
+                format!("a/{p} (not a regular file, not read)")
             } else {
                 format!("a/{p}")
             },
@@ -486,26 +537,63 @@ enum Sync {
     WithBatch,
 }
 
-/// Writes `contents` to `path` through a temporary file and a rename: a reader (or a
-/// build killed part-way) sees the old file or the new one, never a truncated one.
-fn write_atomic(path: &Path, contents: &[u8], sync: Sync) -> io::Result<()> {
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent)?;
-    }
+/// The temporary of `path` for the build tagged `tag`: `<path>.<tag>.meshc-tmp`.
+fn temporary(path: &Path, tag: &str) -> PathBuf {
     let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".");
+    tmp.push(tag);
     tmp.push(TMP_SUFFIX);
-    let tmp = PathBuf::from(tmp);
-    let mut f = fs::File::create(&tmp)?;
-    f.write_all(contents)?;
+    PathBuf::from(tmp)
+}
+
+/// A fresh tag for a build's temporaries: 16 hex digits from the standard library's
+/// per-process random hash keys, the time and the pid. Unpredictable enough that no one
+/// can plant a file at a temporary's name in advance; and temporaries are created with
+/// `O_EXCL` anyway, so a planted file or link makes the write fail, never followed.
+fn fresh_tag() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    if let Ok(t) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        h.write_u128(t.as_nanos());
+    }
+    format!("{:016x}", h.finish())
+}
+
+/// Is `t` a tag [`fresh_tag`] could have made?
+fn is_tag(t: &str) -> bool {
+    t.len() == 16 && t.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// An I/O error that names the path it happened on.
+fn at(path: &Path) -> impl FnOnce(io::Error) -> io::Error + '_ {
+    move |e| io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
+/// Writes `contents` to `path` through a temporary file and a rename: a reader (or a
+/// build killed part-way) sees the old file or the new one, never a truncated one. The
+/// temporary is created exclusively (`O_CREAT | O_EXCL`, which never follows a link), and
+/// the rename replaces whatever is at `path` (a link itself, not what it points at).
+fn write_atomic(path: &Path, contents: &[u8], sync: Sync, tag: &str) -> io::Result<()> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).map_err(at(parent))?;
+    }
+    let tmp = temporary(path, tag);
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .map_err(at(&tmp))?;
+    f.write_all(contents).map_err(at(&tmp))?;
     if sync == Sync::Now {
-        f.sync_all()?;
+        f.sync_all().map_err(at(&tmp))?;
     }
     drop(f);
-    fs::rename(&tmp, path)?;
+    fs::rename(&tmp, path).map_err(at(path))?;
     if sync == Sync::Now
         && let Some(parent) = path.parent()
     {
-        sync_dir(parent)?;
+        sync_dir(parent).map_err(at(parent))?;
     }
     Ok(())
 }
@@ -560,7 +648,9 @@ pub enum Refusal {
     NotOwned { files: usize },
 }
 
-/// Is the directory someone else's? (Not empty, no provenance file.)
+/// Is the directory someone else's? (Files in it, no provenance file.) The temporary of a
+/// first claim, left by a first build interrupted before its claim was in place, is
+/// meshc's and does not count.
 pub fn check_ownership(dir: &Path, owned: &Option<Owned>) -> io::Result<Option<Refusal>> {
     if owned.is_some() || !dir.exists() {
         return Ok(None);
@@ -569,8 +659,17 @@ pub fn check_ownership(dir: &Path, owned: &Option<Owned>) -> io::Result<Option<R
         .into_iter()
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_file())
+        .filter(|e| !(e.depth() == 1 && is_claim_temporary(&e.file_name().to_string_lossy())))
         .count();
     Ok((files > 0).then_some(Refusal::NotOwned { files }))
+}
+
+/// `meshc-provenance.json.<tag>.meshc-tmp`.
+fn is_claim_temporary(name: &str) -> bool {
+    name.strip_prefix(PROVENANCE)
+        .and_then(|r| r.strip_prefix('.'))
+        .and_then(|r| r.strip_suffix(TMP_SUFFIX))
+        .is_some_and(is_tag)
 }
 
 /// Hook for the interruption test: abort after writing this many files.
@@ -593,14 +692,24 @@ pub fn apply(
     plan: &Plan,
     sources: &Sources,
 ) -> io::Result<()> {
+    if !plan.blocked.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "meshc never writes or deletes through {}",
+                plan.blocked_list()
+            ),
+        ));
+    }
     if plan.is_empty() {
         // Nothing differs, the provenance file included: no build was interrupted here
         // since the last complete one (an interrupted build leaves its claim, which differs
         // from this build's provenance), so there is no stray temporary to sweep either.
         return Ok(());
     }
-    fs::create_dir_all(dir)?;
-    remove_stray_temporaries(dir)?;
+    fs::create_dir_all(dir).map_err(at(dir))?;
+    remove_stray_temporaries(dir, owned)?;
+    let tag = fresh_tag();
     {
         // Phase one: claim every file this build may write, before writing any.
         let mut claim: BTreeMap<&str, &str> = owned
@@ -612,8 +721,9 @@ pub fn apply(
         claim.extend(listed.iter().map(|(p, d)| (*p, d.as_str())));
         write_atomic(
             &dir.join(PROVENANCE),
-            provenance(sources, claim.into_iter()).as_bytes(),
+            provenance(sources, claim.into_iter(), Some(&tag)).as_bytes(),
             Sync::Now,
+            &tag,
         )?;
     }
     let abort_after = fail_after();
@@ -628,36 +738,49 @@ pub fn apply(
             std::process::abort();
         }
         let path = dir.join(&f.path);
-        write_atomic(&path, f.contents.as_bytes(), Sync::WithBatch)?;
+        write_atomic(&path, f.contents.as_bytes(), Sync::WithBatch, &tag)?;
         written.push(path);
     }
     for p in &plan.removed {
-        match fs::remove_file(dir.join(p)) {
+        // `remove_file` removes a link itself, never what it points at; no directory on
+        // the way is a link (`plan.blocked` is empty).
+        let path = dir.join(p);
+        match fs::remove_file(&path) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e),
+            Err(e) => return Err(at(&path)(e)),
         }
-        remove_empty_parents(dir, &dir.join(p));
+        remove_empty_parents(dir, &path);
     }
     if !written.is_empty() || !plan.removed.is_empty() {
         // The batch is durable before the provenance file stops claiming it.
-        sync_batch(dir, &written)?;
+        sync_batch(dir, &written).map_err(at(dir))?;
     }
     let prov = out.get(PROVENANCE).map_or("", |f| f.contents.as_str());
-    if read(dir, PROVENANCE)?.as_deref() != Some(prov.as_bytes()) {
-        write_atomic(&dir.join(PROVENANCE), prov.as_bytes(), Sync::Now)?;
+    if nofollow::read(dir, PROVENANCE)? != OnDisk::File(prov.as_bytes().to_vec()) {
+        write_atomic(&dir.join(PROVENANCE), prov.as_bytes(), Sync::Now, &tag)?;
     }
     Ok(())
 }
 
-/// Temporary files left by an interrupted build.
-fn remove_stray_temporaries(dir: &Path) -> io::Result<()> {
-    for e in walkdir::WalkDir::new(dir)
-        .into_iter()
-        .filter_map(Result::ok)
-    {
-        if e.file_type().is_file() && e.file_name().to_string_lossy().ends_with(TMP_SUFFIX) {
-            fs::remove_file(e.path())?;
+/// The temporaries of an interrupted build, and nothing else: the claim it left names
+/// its tag, and each of its temporaries is `<claimed path>.<tag>.meshc-tmp`. A first
+/// claim interrupted before its rename left no claim, only its own temporary at the top.
+fn remove_stray_temporaries(dir: &Path, owned: &Owned) -> io::Result<()> {
+    let remove = |path: PathBuf| match fs::remove_file(&path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(at(&path)(e)),
+    };
+    if let Some(tag) = &owned.pending {
+        for p in owned.files.keys().map(String::as_str).chain([PROVENANCE]) {
+            remove(temporary(&dir.join(p), tag))?;
+        }
+    }
+    for e in fs::read_dir(dir).map_err(at(dir))? {
+        let e = e.map_err(at(dir))?;
+        if is_claim_temporary(&e.file_name().to_string_lossy()) {
+            remove(e.path())?;
         }
     }
     Ok(())

@@ -8,6 +8,7 @@ mod docs;
 mod examples;
 mod federation;
 mod gitops;
+mod hostile;
 mod kdl_reader;
 mod mistakes;
 mod models;

@@ -1,0 +1,263 @@
+//! meshc run on what an attacker controls: a pull request can commit links and files
+//! anywhere in the output directory and write the topology and its templates. Whatever
+//! they hold, meshc reads, writes and deletes nothing outside the output directory, and
+//! never prints what a link points at.
+
+use std::path::{Path, PathBuf};
+
+use crate::common::run_meshc;
+
+fn meshc(args: &[&str], cwd: &Path) -> std::process::Output {
+    run_meshc(args, cwd, &[])
+}
+
+fn text(o: &[u8]) -> String {
+    String::from_utf8_lossy(o).into_owned()
+}
+
+/// A scratch directory with `example`'s topology as `topology.kdl`, built into `out`, and
+/// a directory `victim` beside it holding `secret.txt`.
+fn built(name: &str, example: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("meshc-hostile-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("victim")).expect("mkdir");
+    std::fs::write(dir.join("victim/secret.txt"), "SECRET-TOKEN-0xC0FFEE\n").expect("victim");
+    std::fs::copy(
+        crate::common::root().join(format!("examples/{example}/topology.kdl")),
+        dir.join("topology.kdl"),
+    )
+    .expect("copy");
+    let build = meshc(&["build", "topology.kdl", "-o", "out"], &dir);
+    assert_eq!(build.status.code(), Some(0), "{}", text(&build.stderr));
+    dir
+}
+
+fn victim_intact(dir: &Path) {
+    assert_eq!(
+        std::fs::read_to_string(dir.join("victim/secret.txt")).expect("the victim survives"),
+        "SECRET-TOKEN-0xC0FFEE\n"
+    );
+    let names: Vec<_> = std::fs::read_dir(dir.join("victim"))
+        .expect("victim")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(names.len(), 1, "nothing written into the victim: {names:?}");
+}
+
+/// Adds `path` to the files the provenance file says meshc owns.
+fn claim(dir: &Path, path: &str) {
+    let p = dir.join("out/meshc-provenance.json");
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&p).expect("provenance")).expect("json");
+    let files = v["files"].as_array_mut().expect("files");
+    files.push(serde_json::json!({ "path": path, "sha256": "0".repeat(64) }));
+    std::fs::write(&p, serde_json::to_string_pretty(&v).expect("json")).expect("write");
+}
+
+/// The attack: a directory of the output replaced by a link, and a provenance
+/// entry under it. The old build pruned `victim/secret.txt` through the link.
+#[cfg(unix)]
+#[test]
+fn a_link_in_the_output_with_an_owned_path_under_it_deletes_nothing_outside() {
+    let dir = built("prune-link", "primary-remote");
+    std::os::unix::fs::symlink("../../victim", dir.join("out/clusters/evil")).expect("link");
+    claim(&dir, "clusters/evil/secret.txt");
+    let build = meshc(&["build", "topology.kdl", "-o", "out"], &dir);
+    assert_eq!(build.status.code(), Some(2), "{}", text(&build.stderr));
+    let err = text(&build.stderr);
+    assert!(
+        err.contains("refusing to write into out: clusters/evil (a symbolic link"),
+        "{err}"
+    );
+    victim_intact(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// An owned cluster directory replaced by a link to a copy of it elsewhere: the build
+/// neither writes into nor prunes the link's target.
+#[cfg(unix)]
+#[test]
+fn an_owned_cluster_directory_replaced_by_a_link_is_not_written_through() {
+    let dir = built("cluster-link", "primary-remote");
+    let cluster = dir.join("out/clusters/main-1");
+    // The copy the link points at is stale: a build through the link would rewrite it.
+    let copy = dir.join("victim/main-1");
+    copy_tree(&cluster, &copy);
+    let stale = copy.join("kustomization.yaml");
+    std::fs::write(&stale, "# stale\n").expect("stale");
+    std::fs::remove_dir_all(&cluster).expect("rm");
+    std::os::unix::fs::symlink(&copy, &cluster).expect("link");
+    let before = crate::common::tree(&dir.join("victim"));
+
+    let check = meshc(&["build", "--check", "topology.kdl", "-o", "out"], &dir);
+    assert_eq!(check.status.code(), Some(1), "{}", text(&check.stderr));
+    assert!(
+        text(&check.stderr).contains("in the way: clusters/main-1"),
+        "{}",
+        text(&check.stderr)
+    );
+    assert!(!text(&check.stdout).contains("# stale"), "not read");
+    let build = meshc(&["build", "topology.kdl", "-o", "out"], &dir);
+    assert_eq!(build.status.code(), Some(2), "{}", text(&build.stderr));
+    assert_eq!(
+        crate::common::tree(&dir.join("victim")),
+        before,
+        "untouched"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for e in walkdir::WalkDir::new(from) {
+        let e = e.expect("walk");
+        let rel = e.path().strip_prefix(from).expect("under");
+        if e.file_type().is_dir() {
+            std::fs::create_dir_all(to.join(rel)).expect("mkdir");
+        } else {
+            std::fs::copy(e.path(), to.join(rel)).expect("copy");
+        }
+    }
+}
+
+/// A committed link where meshc's file should be, to a file of the CI machine: `build
+/// --check` and `diff` report the difference and never print the target.
+#[cfg(unix)]
+#[test]
+fn build_check_and_diff_never_print_what_a_link_points_at() {
+    let dir = built("print-link", "primary-remote");
+    let owned = dir.join("out/clusters/main-1/kustomization.yaml");
+    std::fs::remove_file(&owned).expect("rm");
+    std::os::unix::fs::symlink(dir.join("victim/secret.txt"), &owned).expect("link");
+    for args in [
+        &["build", "--check", "topology.kdl", "-o", "out"][..],
+        &["diff", "topology.kdl", "-o", "out"][..],
+    ] {
+        let run = meshc(args, &dir);
+        let (out, err) = (text(&run.stdout), text(&run.stderr));
+        assert!(
+            !out.contains("SECRET") && !err.contains("SECRET"),
+            "{out}{err}"
+        );
+        assert!(
+            out.contains("a/clusters/main-1/kustomization.yaml (not a regular file, not read)"),
+            "{args:?}: {out}"
+        );
+        assert!(err.contains("1 changed"), "{err}");
+    }
+    victim_intact(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Links and user files at the names temporaries used to have: the build neither writes
+/// through the link nor deletes the user's file.
+#[cfg(unix)]
+#[test]
+fn files_at_temporary_names_are_neither_followed_nor_deleted() {
+    let dir = built("tmp-link", "primary-remote");
+    let unit = dir.join("out/clusters/main-1");
+    std::os::unix::fs::symlink(
+        dir.join("victim/secret.txt"),
+        unit.join("kustomization.yaml.meshc-tmp"),
+    )
+    .expect("link");
+    std::fs::write(unit.join("notes.meshc-tmp"), "mine\n").expect("user file");
+    // Every file changes, so every file is written through a temporary.
+    let topology = dir.join("topology.kdl");
+    let t = std::fs::read_to_string(&topology).expect("read");
+    std::fs::write(&topology, t.replace("mesh prod {", "mesh production {")).expect("edit");
+    let build = meshc(&["build", "topology.kdl", "-o", "out"], &dir);
+    assert_eq!(build.status.code(), Some(0), "{}", text(&build.stderr));
+    victim_intact(&dir);
+    assert_eq!(
+        std::fs::read_to_string(unit.join("notes.meshc-tmp")).expect("kept"),
+        "mine\n"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A first build killed before its claim was renamed into place leaves only the claim's
+/// temporary: the next build takes the directory as meshc's and removes it.
+#[test]
+fn a_first_build_interrupted_before_its_claim_does_not_wedge_the_next() {
+    let dir = built("first-claim", "single-cluster");
+    let _ = std::fs::remove_dir_all(dir.join("out"));
+    std::fs::create_dir_all(dir.join("out")).expect("mkdir");
+    let stray = dir.join("out/meshc-provenance.json.0123456789abcdef.meshc-tmp");
+    std::fs::write(&stray, "{").expect("stray");
+    let build = meshc(&["build", "topology.kdl", "-o", "out"], &dir);
+    assert_eq!(build.status.code(), Some(0), "{}", text(&build.stderr));
+    assert!(!stray.exists(), "the stray claim is removed");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// While one meshc holds the directory, another does not build into it, and says who
+/// holds it (here, this test process).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_second_build_into_a_locked_directory_says_who_holds_it() {
+    let dir = built("lock", "single-cluster");
+    let out = dir.join("out");
+    let held = meshc::emit::lock::lock(&out, meshc::emit::lock::Mode::Exclusive)
+        .expect("lock")
+        .expect("free");
+    let before = crate::common::tree(&out);
+    let topology = dir.join("topology.kdl");
+    let t = std::fs::read_to_string(&topology).expect("read");
+    std::fs::write(&topology, format!("{t}\n// changed\n")).expect("edit");
+    for args in [
+        &["build", "topology.kdl", "-o", "out"][..],
+        &["build", "--check", "topology.kdl", "-o", "out"][..],
+    ] {
+        let run = meshc(args, &dir);
+        assert_eq!(run.status.code(), Some(2), "{}", text(&run.stderr));
+        let err = text(&run.stderr);
+        assert!(
+            err.contains(&format!(
+                "out is locked: meshc (pid {}) is using it",
+                std::process::id()
+            )),
+            "{err}"
+        );
+    }
+    assert_eq!(crate::common::tree(&out), before, "nothing written");
+    drop(held);
+    let build = meshc(&["build", "topology.kdl", "-o", "out"], &dir);
+    assert_eq!(build.status.code(), Some(0), "{}", text(&build.stderr));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A template whose `kind` is a path (`../../../../../escaped/x`) is a coded diagnostic,
+/// and nothing is written anywhere.
+#[test]
+fn a_template_kind_never_becomes_a_path() {
+    let dir = built("kind-path", "single-cluster");
+    let _ = std::fs::remove_dir_all(dir.join("out"));
+    std::fs::create_dir_all(dir.join("templates")).expect("mkdir");
+    std::fs::copy(
+        crate::common::root().join("tests/ui/templates/kind-is-a-path.yaml.j2"),
+        dir.join("templates/evil.yaml.j2"),
+    )
+    .expect("copy");
+    let topology = dir.join("topology.kdl");
+    let t = std::fs::read_to_string(&topology).expect("read");
+    let at = t.rfind('}').expect("a mesh block");
+    let t = format!(
+        "{}    template \"templates/evil.yaml.j2\"\n{}",
+        &t[..at],
+        &t[at..]
+    );
+    std::fs::write(&topology, t).expect("edit");
+    let build = meshc(&["build", "topology.kdl", "-o", "out"], &dir);
+    assert_eq!(build.status.code(), Some(1), "{}", text(&build.stderr));
+    assert!(
+        text(&build.stderr).contains("E0802"),
+        "{}",
+        text(&build.stderr)
+    );
+    assert!(!dir.join("out").exists(), "nothing written");
+    // Where the old build wrote it: five levels up from `out/clusters/<c>/<unit>/`.
+    for root in [dir.clone(), std::env::temp_dir()] {
+        assert!(!root.join("escaped").exists(), "{}", root.display());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
