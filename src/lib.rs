@@ -112,8 +112,8 @@ fn pipeline(sources: &mut Sources, loader: Loader<'_>, emit_files: bool) -> Comp
                             diag::Code::MissingTemplate,
                             format!("template `{}` cannot be read: {why}", t.path.value),
                         )
-                        .primary(t.path.span, "no such template")
-                        .help("paths are relative to the topology file that names the template"),
+                        .primary(t.path.span, "not read")
+                        .help("paths are relative to the topology file that names the template, and stay inside the topology's directory"),
                     ),
                 }
             }

@@ -151,6 +151,8 @@ fn main() -> ExitCode {
         Command::Plan { topology, format } => (topology, None, Action::Plan(*format)),
         Command::Explain { code } => return explain(code),
     };
+    // Templates are read from inside the topology's directory only.
+    let root = topology_root(topology);
     let mut sources = match read_sources(topology) {
         Ok(s) => s,
         Err(e) => {
@@ -182,9 +184,9 @@ fn main() -> ExitCode {
     });
     // `check` and `plan` need every diagnostic and the rollout, not the files.
     let mut compilation = if matches!(action, Action::Check | Action::Plan(_)) {
-        meshc::check_with(&mut sources, &load_template)
+        meshc::check_with(&mut sources, &|from, path| load_template(&root, from, path))
     } else {
-        meshc::compile_with(&mut sources, &load_template)
+        meshc::compile_with(&mut sources, &|from, path| load_template(&root, from, path))
     };
     // The process ends soon: freeing the rendered tree would only cost time.
     std::mem::forget(compilation.rendered.take());
@@ -388,6 +390,26 @@ fn read_sources(topology: &Path) -> Result<Sources, String> {
             .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
         {
             let entry = entry.map_err(|e| format!("cannot read {}: {e}", topology.display()))?;
+            if entry.path_is_symlink() {
+                // A link is followed only to inside the directory: a `.kdl` link counts as
+                // the file it names; a directory link inside is read where it really is
+                // (the walk gets there), one to outside is refused, never skipped.
+                let inside = inside(&root_of(topology), entry.path());
+                let target = std::fs::metadata(entry.path()).ok();
+                if !inside {
+                    return Err(format!(
+                        "{} is a symbolic link to outside {}; meshc reads topology files from inside it only",
+                        entry.path().display(),
+                        topology.display()
+                    ));
+                }
+                if target.is_some_and(|m| m.is_file())
+                    && entry.path().extension().is_some_and(|x| x == "kdl")
+                {
+                    files.push(entry.into_path());
+                }
+                continue;
+            }
             if entry.file_type().is_file() && entry.path().extension().is_some_and(|x| x == "kdl") {
                 files.push(entry.into_path());
             }
@@ -400,20 +422,85 @@ fn read_sources(topology: &Path) -> Result<Sources, String> {
     }
     files.sort();
     for f in files {
-        let text =
-            std::fs::read_to_string(&f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+        let text = read_bounded(&f, MAX_SOURCE)
+            .map_err(|e| format!("cannot read {}: {e}", f.display()))?;
         sources.add(display_path(&f), text);
     }
     Ok(sources)
 }
 
-/// Reads a template named in topology file `from`, relative to that file's directory.
-fn load_template(from: &str, path: &str) -> Result<(String, String), String> {
-    let full = Path::new(from).parent().unwrap_or(Path::new("")).join(path);
-    match std::fs::read_to_string(&full) {
-        Ok(text) => Ok((display_path(&full), text)),
-        Err(e) => Err(format!("{}: {e}", display_path(&full))),
+/// The largest topology file meshc reads (a fleet of 128 clusters and 4,000 services is
+/// 2 MB of KDL).
+const MAX_SOURCE: u64 = 64 << 20;
+/// The largest template meshc reads.
+const MAX_TEMPLATE: u64 = 1 << 20;
+
+/// The directory a topology is read from: itself, or the directory of the file.
+fn root_of(topology: &Path) -> PathBuf {
+    if topology.is_dir() {
+        topology.to_path_buf()
+    } else {
+        topology
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf()
     }
+}
+
+/// [`root_of`], with links resolved (for [`inside`]).
+fn topology_root(topology: &Path) -> PathBuf {
+    let root = root_of(topology);
+    std::fs::canonicalize(&root).unwrap_or(root)
+}
+
+/// Is `path`, links resolved, inside `root`?
+fn inside(root: &Path, path: &Path) -> bool {
+    match (std::fs::canonicalize(root), std::fs::canonicalize(path)) {
+        (Ok(root), Ok(path)) => path.starts_with(root),
+        _ => false,
+    }
+}
+
+/// A regular file's text, refused beyond `limit` bytes (`/dev/zero` as a template would
+/// otherwise be read until memory runs out).
+fn read_bounded(path: &Path, limit: u64) -> Result<String, String> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".to_string());
+    }
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > limit {
+        return Err(format!(
+            "larger than {} MiB, the most meshc reads",
+            limit >> 20
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())
+}
+
+/// Reads a template named in topology file `from`, relative to that file's directory. It
+/// must be inside the topology's directory (`root`, links resolved): a topology cannot
+/// copy `/etc/passwd` or a CI credential into the rendered output.
+fn load_template(root: &Path, from: &str, path: &str) -> Result<(String, String), String> {
+    let full = Path::new(from).parent().unwrap_or(Path::new("")).join(path);
+    let shown = display_path(&full);
+    if Path::new(path).is_absolute() || !inside(root, &full) {
+        if !full.exists() {
+            return Err(format!("{shown}: no such file"));
+        }
+        return Err(format!(
+            "{shown} is outside the topology's directory; templates are read from inside it only"
+        ));
+    }
+    read_bounded(&full, MAX_TEMPLATE)
+        .map(|text| (shown.clone(), text))
+        .map_err(|e| format!("{shown}: {e}"))
 }
 
 fn explain(code: &str) -> ExitCode {

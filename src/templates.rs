@@ -106,6 +106,11 @@ pub fn expand(
         let file = sources.get(t.file);
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
+        // Errors say which name is undefined in every build, not only in debug builds
+        // (minijinja's default follows `cfg!(debug_assertions)`).
+        env.set_debug(true);
+        // A template that loops without end stops with a diagnostic.
+        env.set_fuel(Some(FUEL));
         env.set_auto_escape_callback(|_| AutoEscape::None);
         if let Err(e) = env.add_template(&file.name, &file.text) {
             report(template_error(sources, t, &e), &mut diags);
@@ -209,7 +214,22 @@ pub fn expand(
     diags
 }
 
+/// The instructions one rendering of a template may run (minijinja's fuel): about a
+/// second of work, a thousand times what the shipped templates use.
+const FUEL: u64 = 10_000_000;
+
 fn template_error(sources: &Sources, t: &Loaded<'_>, e: &minijinja::Error) -> Diagnostic {
+    if e.kind() == minijinja::ErrorKind::OutOfFuel {
+        return Diagnostic::new(
+            Code::TemplateError,
+            format!(
+                "template `{}` does not finish: it ran {FUEL} steps in one rendering",
+                t.template.path.value
+            ),
+        )
+        .primary(t.template.path.span, "runs without end, or nearly")
+        .help("look for loops nested in loops; a template renders once per cluster (or per service in each cluster) and should take a few thousand steps");
+    }
     let detail = e
         .detail()
         .map_or_else(|| e.kind().to_string(), |d| format!("{}: {d}", e.kind()));

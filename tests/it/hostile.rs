@@ -15,6 +15,14 @@ fn text(o: &[u8]) -> String {
     String::from_utf8_lossy(o).into_owned()
 }
 
+/// Human diagnostics with their line wrapping undone.
+fn flat(s: &str) -> String {
+    s.split_whitespace()
+        .filter(|w| *w != "│")
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// A scratch directory with `example`'s topology as `topology.kdl`, built into `out`, and
 /// a directory `victim` beside it holding `secret.txt`.
 fn built(name: &str, example: &str) -> PathBuf {
@@ -259,5 +267,117 @@ fn a_template_kind_never_becomes_a_path() {
     for root in [dir.clone(), std::env::temp_dir()] {
         assert!(!root.join("escaped").exists(), "{}", root.display());
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A topology in `dir` whose mesh names `template` (as written).
+fn with_template(name: &str, template: &str) -> PathBuf {
+    let dir = built(name, "single-cluster");
+    let _ = std::fs::remove_dir_all(dir.join("out"));
+    let topology = dir.join("topology.kdl");
+    let t = std::fs::read_to_string(&topology).expect("read");
+    let at = t.rfind('}').expect("a mesh block");
+    let t = format!("{}    template \"{template}\"\n{}", &t[..at], &t[at..]);
+    std::fs::write(&topology, t).expect("edit");
+    dir
+}
+
+/// Templates are read from inside the topology's directory only: not by absolute path,
+/// not up with `..`, not through a link that leads out, and never a device.
+#[cfg(unix)]
+#[test]
+fn templates_outside_the_topology_directory_are_not_read() {
+    let cases = [
+        ("absolute", "/etc/passwd".to_string()),
+        ("device", "/dev/zero".to_string()),
+        ("climb", "../victim/secret.txt".to_string()),
+        ("link", "templates/inside.yaml.j2".to_string()),
+    ];
+    for (name, template) in cases {
+        let dir = with_template(&format!("template-{name}"), &template);
+        // `victim` is beside the topology: move the topology one level down so `..`
+        // climbs out of its directory.
+        let sub = dir.join("topo");
+        std::fs::create_dir_all(sub.join("templates")).expect("mkdir");
+        std::fs::rename(dir.join("topology.kdl"), sub.join("topology.kdl")).expect("mv");
+        std::os::unix::fs::symlink(
+            dir.join("victim/secret.txt"),
+            sub.join("templates/inside.yaml.j2"),
+        )
+        .expect("link");
+        let build = meshc(&["build", "topology.kdl", "-o", "out"], &sub);
+        let (out, err) = (text(&build.stdout), text(&build.stderr));
+        assert_eq!(build.status.code(), Some(1), "{template}: {err}");
+        assert!(err.contains("E0803"), "{template}: {err}");
+        assert!(
+            flat(&err).contains("is outside the topology's directory"),
+            "{template}: {err}"
+        );
+        assert!(!err.contains("SECRET") && !out.contains("SECRET"), "{err}");
+        assert!(!sub.join("out").exists(), "nothing written");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+/// A template inside the directory that is not a regular file or is too large is refused.
+#[cfg(unix)]
+#[test]
+fn a_template_that_is_not_a_small_regular_file_is_not_read() {
+    let dir = with_template("template-big", "templates/big.yaml.j2");
+    std::fs::create_dir_all(dir.join("templates")).expect("mkdir");
+    std::fs::write(dir.join("templates/big.yaml.j2"), "#".repeat(2 << 20)).expect("big");
+    let build = meshc(&["build", "topology.kdl", "-o", "out"], &dir);
+    assert_eq!(build.status.code(), Some(1), "{}", text(&build.stderr));
+    assert!(
+        text(&build.stderr).contains("larger than 1 MiB"),
+        "{}",
+        text(&build.stderr)
+    );
+    std::fs::remove_file(dir.join("templates/big.yaml.j2")).expect("rm");
+    std::fs::create_dir_all(dir.join("templates/big.yaml.j2")).expect("a directory");
+    let build = meshc(&["build", "topology.kdl", "-o", "out"], &dir);
+    assert_eq!(build.status.code(), Some(1), "{}", text(&build.stderr));
+    assert!(!dir.join("out").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A `*.kdl` link in a topology directory is the file it names when that is inside the
+/// directory (it used to be skipped, and its clusters pruned); a link to outside is an
+/// error, never a silent partial read.
+#[cfg(unix)]
+#[test]
+fn kdl_links_in_a_topology_directory_are_followed_inside_and_refused_outside() {
+    let dir = built("kdl-link", "single-cluster");
+    let topo = dir.join("topo");
+    std::fs::create_dir_all(topo.join("real")).expect("mkdir");
+    std::fs::rename(dir.join("topology.kdl"), topo.join("real/topology.kdl")).expect("mv");
+    std::os::unix::fs::symlink("real/topology.kdl", topo.join("main.kdl")).expect("link");
+    // Only the link is at the top; `real` is hidden from the walk by a leading dot.
+    std::fs::rename(topo.join("real"), topo.join(".real")).expect("hide");
+    std::fs::remove_file(topo.join("main.kdl")).expect("rm");
+    std::os::unix::fs::symlink(".real/topology.kdl", topo.join("main.kdl")).expect("link");
+    let build = meshc(&["build", "topo", "-o", "out"], &dir);
+    assert_eq!(build.status.code(), Some(0), "{}", text(&build.stderr));
+    assert!(
+        text(&build.stderr).contains("1 cluster in out"),
+        "{}",
+        text(&build.stderr)
+    );
+
+    std::os::unix::fs::symlink(dir.join("victim/secret.txt"), topo.join("stolen.kdl"))
+        .expect("link");
+    let before = crate::common::tree(&dir.join("out"));
+    let build = meshc(&["build", "topo", "-o", "out"], &dir);
+    assert_eq!(build.status.code(), Some(2), "{}", text(&build.stderr));
+    assert!(
+        text(&build.stderr).contains("is a symbolic link to outside topo"),
+        "{}",
+        text(&build.stderr)
+    );
+    assert_eq!(
+        crate::common::tree(&dir.join("out")),
+        before,
+        "nothing pruned"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
