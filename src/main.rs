@@ -10,6 +10,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+
+/// `eprintln!` that never panics: with stderr full or closed, meshc still ends with its own
+/// exit status (std's `eprintln!` panics on a failed write, exit 101).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
 use meshc::diag::render_human::{HumanStyle, render};
 use meshc::emit::{lock, outdir};
 use meshc::source::Sources;
@@ -156,7 +164,7 @@ fn main() -> ExitCode {
     let mut sources = match read_sources(topology) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("meshc: {e}");
+            say!("meshc: {e}");
             return ExitCode::from(2);
         }
     };
@@ -243,7 +251,7 @@ fn main() -> ExitCode {
         // The directory did not exist: create and lock it, then read it again, in case
         // another build made it meanwhile.
         if let Err(e) = std::fs::create_dir_all(dir) {
-            eprintln!("meshc: {}: {e}", dir.display());
+            say!("meshc: {}: {e}", dir.display());
             return ExitCode::from(2);
         }
         match take_lock(dir, lock::Mode::Exclusive) {
@@ -257,7 +265,7 @@ fn main() -> ExitCode {
     match before.and_then(|before| update(dir, out, before, &sources, action)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("meshc: {}: {e}", dir.display());
+            say!("meshc: {}: {e}", dir.display());
             ExitCode::from(2)
         }
     }
@@ -272,14 +280,14 @@ fn take_lock(dir: &Path, mode: lock::Mode) -> Result<lock::DirLock, ExitCode> {
                 || "another meshc".to_string(),
                 |p| format!("meshc (pid {p})"),
             );
-            eprintln!(
+            say!(
                 "meshc: {} is locked: {who} is using it; run this again when it is done",
                 dir.display()
             );
             Err(ExitCode::from(2))
         }
         Err(e) => {
-            eprintln!("meshc: {}: cannot lock: {e}", dir.display());
+            say!("meshc: {}: cannot lock: {e}", dir.display());
             Err(ExitCode::from(2))
         }
     }
@@ -516,9 +524,7 @@ fn explain(code: &str) -> ExitCode {
                 Some(s) => format!("; did you mean {s}?"),
                 None => String::new(),
             };
-            eprintln!(
-                "meshc: no diagnostic code `{code}`{hint} (docs/diagnostics.md lists them all)"
-            );
+            say!("meshc: no diagnostic code `{code}`{hint} (docs/diagnostics.md lists them all)");
             ExitCode::from(2)
         }
     }

@@ -257,6 +257,9 @@ pub struct Plan {
     /// Files meshc wrote before and no longer produces.
     pub removed: Vec<String>,
     pub unchanged: usize,
+    /// Files meshc wrote before and no longer produces that were edited or replaced since
+    /// (or are not files any more): left in place, and no longer owned.
+    pub kept: Vec<String>,
     /// Directories on the way to meshc's files that are symbolic links or files
     /// ([`nofollow::in_the_way`]): meshc neither reads, writes nor deletes through them.
     pub blocked: Vec<String>,
@@ -267,6 +270,7 @@ impl Plan {
         self.added.is_empty()
             && self.changed.is_empty()
             && self.removed.is_empty()
+            && self.kept.is_empty()
             && self.blocked.is_empty()
     }
 
@@ -279,6 +283,12 @@ impl Plan {
             self.removed.len(),
             self.unchanged
         );
+        if !self.kept.is_empty() {
+            s.push_str(&format!(
+                "; kept (edited since meshc wrote them, no longer produced): {}",
+                self.kept.join(", ")
+            ));
+        }
         if !self.blocked.is_empty() {
             s.push_str("; in the way: ");
             s.push_str(&self.blocked_list());
@@ -374,7 +384,12 @@ fn digest_run(dir: &Path, parent: &str, names: &[&str]) -> Vec<io::Result<Found>
                 Err(Errno::LOOP | Errno::NOTDIR) => return Ok(Found::NotAFile),
                 Err(e) => return Err(io::Error::from(e)),
             };
-            Ok(Found::File(digest_to_end(&fs::File::from(fd), &mut buf)?))
+            match digest_to_end(&fs::File::from(fd), &mut buf) {
+                Ok(d) => Ok(Found::File(d)),
+                // A directory where the provenance file lists a file.
+                Err(e) if e.kind() == io::ErrorKind::IsADirectory => Ok(Found::NotAFile),
+                Err(e) => Err(e),
+            }
         })
         .collect()
 }
@@ -425,11 +440,21 @@ pub fn plan(dir: &Path, build: &Build, before: &Snapshot) -> io::Result<Plan> {
     let mut verdicts: Vec<Option<Option<bool>>> = vec![None; files.len()];
     let mut unknown: Vec<usize> = Vec::new();
     let mut found = before.found.iter().peekable();
+    // A file meshc no longer produces is removed only if it holds what meshc wrote; one
+    // edited or replaced since is the user's now, and kept. After an interrupted build
+    // (a claim) a file may hold the old bytes or the new, and is meshc's either way.
+    let interrupted = before.owned.as_ref().is_some_and(|o| o.pending.is_some());
+    let recorded = |p: &str| before.owned.as_ref().and_then(|o| o.files.get(p));
+    let retire = |plan: &mut Plan, p: &String, on_disk: &Found| match on_disk {
+        Found::Missing => {}
+        Found::File(d) if interrupted || recorded(p).is_some_and(|r| *r == hex(d)) => {
+            plan.removed.push(p.clone());
+        }
+        _ => plan.kept.push(p.clone()),
+    };
     for (i, f) in files.iter().enumerate() {
         while let Some((p, on_disk)) = found.next_if(|(p, _)| p.as_str() < f.path.as_str()) {
-            if *on_disk != Found::Missing {
-                plan.removed.push(p.clone());
-            }
+            retire(&mut plan, p, on_disk);
         }
         if f.path == PROVENANCE {
             verdicts[i] = Some(
@@ -444,11 +469,9 @@ pub fn plan(dir: &Path, build: &Build, before: &Snapshot) -> io::Result<Plan> {
             unknown.push(i);
         }
     }
-    plan.removed.extend(
-        found
-            .filter(|(_, d)| *d != Found::Missing)
-            .map(|(p, _)| p.clone()),
-    );
+    for (p, on_disk) in found {
+        retire(&mut plan, p, on_disk);
+    }
     let paths: Vec<&str> = unknown.iter().map(|&i| files[i].path.as_str()).collect();
     for (&i, on_disk) in unknown.iter().zip(digests_on_disk(dir, &paths)) {
         verdicts[i] = Some(on_disk?.same_as(&build.digests[i]));

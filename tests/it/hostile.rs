@@ -381,3 +381,79 @@ fn kdl_links_in_a_topology_directory_are_followed_inside_and_refused_outside() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A file meshc no longer produces but someone edited since meshc wrote it is kept, with a
+/// word, and no longer owned; an unedited one is removed as before.
+#[test]
+fn pruning_keeps_a_file_edited_since_meshc_wrote_it() {
+    let dir = built("prune-edited", "primary-remote");
+    let edited = dir.join("out/clusters/edge-1/kustomization.yaml");
+    let mut note = std::fs::read_to_string(&edited).expect("read");
+    note.push_str("# my note\n");
+    std::fs::write(&edited, &note).expect("edit");
+    let topology = dir.join("topology.kdl");
+    let t = std::fs::read_to_string(&topology).expect("read");
+    std::fs::write(&topology, t.replace("edge-1", "edge-2")).expect("rename cluster");
+    let build = meshc(&["build", "topology.kdl", "-o", "out"], &dir);
+    assert_eq!(build.status.code(), Some(0), "{}", text(&build.stderr));
+    assert!(
+        text(&build.stderr)
+            .contains("kept (edited since meshc wrote them, no longer produced): clusters/edge-1/kustomization.yaml"),
+        "{}",
+        text(&build.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&edited).expect("kept"), note);
+    let others: Vec<_> = walkdir::WalkDir::new(dir.join("out/clusters/edge-1"))
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .collect();
+    assert_eq!(others.len(), 1, "only the edited file is left: {others:?}");
+    let again = meshc(&["build", "topology.kdl", "-o", "out"], &dir);
+    assert!(
+        text(&again.stderr).contains("0 added, 0 changed, 0 removed"),
+        "no longer owned: {}",
+        text(&again.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A provenance entry that names a directory (hand-edited, or a directory made where a
+/// file was) used to fail every build with EISDIR; now the directory is left alone.
+#[test]
+fn a_provenance_entry_naming_a_directory_does_not_wedge_the_build() {
+    let dir = built("prov-dir", "primary-remote");
+    claim(&dir, "clusters/main-1");
+    let build = meshc(&["build", "topology.kdl", "-o", "out"], &dir);
+    assert_eq!(build.status.code(), Some(0), "{}", text(&build.stderr));
+    assert!(dir.join("out/clusters/main-1/kustomization.yaml").is_file());
+    let again = meshc(&["build", "--check", "topology.kdl", "-o", "out"], &dir);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A full stderr (`2>/dev/full`) is not a crash: meshc ends with its own exit status.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_stderr_does_not_crash_meshc() {
+    let dir = built("full-stderr", "single-cluster");
+    for (args, code) in [
+        (&["check", "missing.kdl"][..], 2),
+        (&["explain", "E9999"][..], 2),
+        (&["check", "topology.kdl"][..], 0),
+        (&["build", "topology.kdl", "-o", "out"][..], 0),
+    ] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full");
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_meshc"))
+            .args(args)
+            .current_dir(&dir)
+            .stderr(full)
+            .status()
+            .expect("run");
+        assert_eq!(status.code(), Some(code), "{args:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
