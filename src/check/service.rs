@@ -37,6 +37,26 @@ pub fn check(ast: &ast::Ast, m: &ast::Mesh, mesh: &mut Mesh, diags: &mut Vec<Dia
             continue;
         }
         seen.insert((&s.name.value, ns), &s.name);
+        // A Kubernetes Service name is a DNS-1035 label, stricter than DNS-1123: it starts
+        // with a letter (`ValidateServiceName` is `NameIsDNS1035Label`, kubernetes
+        // `pkg/apis/core/validation/validation.go`).
+        if s.name.value.starts_with(|c: char| c.is_ascii_digit()) {
+            diags.push(
+                Diagnostic::new(
+                    Code::InvalidName,
+                    format!(
+                        "service `{}` cannot name a Kubernetes Service: Service names start with a letter",
+                        s.name.value
+                    ),
+                )
+                .primary(s.name.span, "starts with a digit")
+                .help(format!(
+                    "rename it, for example `svc-{}`; the API server rejects the Service otherwise",
+                    s.name.value
+                )),
+            );
+            continue;
+        }
         if let Some(svc) = service(ast, m, mesh, s, &namespaces, diags) {
             mesh.services.push(svc);
         }
@@ -703,8 +723,37 @@ fn externals(m: &ast::Mesh, mesh: &mut Mesh, diags: &mut Vec<Diagnostic>) {
     }
 }
 
+/// The longest Helm release name: Helm refuses longer ones (`maxReleaseNameLen = 53` in
+/// helm `pkg/chartutil/validate_name.go`), because the chart's objects and their labels
+/// are named after the release and must fit Kubernetes' 63-character limits.
+const MAX_RELEASE_NAME: usize = 53;
+
 fn ingresses(m: &ast::Mesh, mesh: &mut Mesh, diags: &mut Vec<Diagnostic>) {
     for ing in first_declarations(&m.ingresses, |g| &g.name, "ingress", diags) {
+        let release = crate::render::ingress_gateway_name(&ing.name.value);
+        if release.len() > MAX_RELEASE_NAME {
+            diags.push(
+                Diagnostic::new(
+                    Code::InvalidName,
+                    format!(
+                        "ingress `{}` is too long: its gateway's Helm release `{release}` would have {} characters",
+                        ing.name.value,
+                        release.len()
+                    ),
+                )
+                .primary(
+                    ing.name.span,
+                    format!(
+                        "at most {} characters",
+                        MAX_RELEASE_NAME - (release.len() - ing.name.value.len())
+                    ),
+                )
+                .help(format!(
+                    "Helm release names have at most {MAX_RELEASE_NAME} characters; use a shorter ingress name"
+                )),
+            );
+            continue;
+        }
         let Some(cluster) = &ing.cluster else {
             continue;
         };

@@ -349,3 +349,9 @@ pub fn set(v: &mut Value, path: &[&str], value: Value) {
     }
     cur[path[path.len() - 1]] = value;
 }
+
+/// The ingress gateway of ingress `ingress`: its Helm release, Deployment and Service
+/// name (the checker keeps it within Helm's release name limit).
+pub fn ingress_gateway_name(ingress: &str) -> String {
+    format!("istio-ingress-{ingress}")
+}

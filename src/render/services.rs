@@ -512,7 +512,7 @@ fn federation_boundary(cx: &mut Cx) {
 }
 
 fn gateway_name(ingress: &str) -> String {
-    format!("istio-ingress-{ingress}")
+    super::ingress_gateway_name(ingress)
 }
 
 /// Ingress gateways this cluster runs: the gateway chart in `istio-ingress`.
