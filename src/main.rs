@@ -161,13 +161,17 @@ fn main() -> ExitCode {
     };
     // Templates are read from inside the topology's directory only.
     let root = topology_root(topology);
-    let mut sources = match read_sources(topology) {
+    let (mut sources, not_text) = match read_sources(topology) {
         Ok(s) => s,
         Err(e) => {
             say!("meshc: {e}");
             return ExitCode::from(2);
         }
     };
+    if !not_text.is_empty() {
+        report(&not_text, &sources, cli.message_format, style);
+        return ExitCode::from(1);
+    }
     // One meshc at a time in a directory (`emit::lock`): held from before the directory is
     // read until the process exits. A directory that does not exist yet is locked when
     // the build creates it, and read again then.
@@ -385,8 +389,9 @@ fn update(
 }
 
 /// Reads a topology file, or every `*.kdl` under a directory (sorted by path, hidden
-/// directories skipped), naming each by its path as given with `/`.
-fn read_sources(topology: &Path) -> Result<Sources, String> {
+/// directories skipped), naming each by its path as given with `/`. A file that is not
+/// UTF-8 text is added with its bad bytes replaced, and gets an `E0001` at the first one.
+fn read_sources(topology: &Path) -> Result<(Sources, Vec<meshc::diag::Diagnostic>), String> {
     let mut sources = Sources::new();
     let meta = std::fs::metadata(topology)
         .map_err(|e| format!("cannot read {}: {e}", topology.display()))?;
@@ -429,12 +434,32 @@ fn read_sources(topology: &Path) -> Result<Sources, String> {
         files.push(topology.to_path_buf());
     }
     files.sort();
+    let mut not_text = Vec::new();
     for f in files {
-        let text = read_bounded(&f, MAX_SOURCE)
+        let bytes = read_bytes_bounded(&f, MAX_SOURCE)
             .map_err(|e| format!("cannot read {}: {e}", f.display()))?;
-        sources.add(display_path(&f), text);
+        match String::from_utf8(bytes) {
+            Ok(text) => {
+                sources.add(display_path(&f), text);
+            }
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                let id = sources.add(display_path(&f), text);
+                // The valid prefix is unchanged, and the first bad byte became U+FFFD.
+                let span = meshc::source::Span::new(id, at, at + '\u{fffd}'.len_utf8());
+                not_text.push(
+                    meshc::diag::Diagnostic::new(
+                        meshc::diag::Code::KdlSyntax,
+                        "this file is not UTF-8 text",
+                    )
+                    .primary(span, "not UTF-8")
+                    .help("a topology is KDL v2, which is UTF-8 text; is this a binary file?"),
+                );
+            }
+        }
     }
-    Ok(sources)
+    Ok((sources, not_text))
 }
 
 /// The largest topology file meshc reads (a fleet of 128 clusters and 4,000 services is
@@ -473,6 +498,11 @@ fn inside(root: &Path, path: &Path) -> bool {
 /// A regular file's text, refused beyond `limit` bytes (`/dev/zero` as a template would
 /// otherwise be read until memory runs out).
 fn read_bounded(path: &Path, limit: u64) -> Result<String, String> {
+    String::from_utf8(read_bytes_bounded(path, limit)?).map_err(|_| "not UTF-8 text".to_string())
+}
+
+/// A regular file's bytes, refused beyond `limit`.
+fn read_bytes_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
     use std::io::Read as _;
     let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let meta = file.metadata().map_err(|e| e.to_string())?;
@@ -489,7 +519,7 @@ fn read_bounded(path: &Path, limit: u64) -> Result<String, String> {
             limit >> 20
         ));
     }
-    String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())
+    Ok(bytes)
 }
 
 /// Reads a template named in topology file `from`, relative to that file's directory. It

@@ -107,5 +107,9 @@ pub fn github(d: &Diagnostic, sources: &Sources) -> String {
         message.push_str("\nhelp: ");
         message.push_str(h);
     }
-    format!("::{kind} {}::{}", props.join(","), escape_data(&message))
+    format!(
+        "::{kind} {}::{}",
+        props.join(","),
+        escape_data(&crate::source::escape_for_terminal(&message))
+    )
 }

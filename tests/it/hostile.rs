@@ -457,3 +457,92 @@ fn a_full_stderr_does_not_crash_meshc() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Writes `bytes` as `name` in a fresh scratch directory and runs `meshc check` on it.
+fn check_bytes(name: &str, bytes: &[u8], json: bool) -> std::process::Output {
+    let dir = std::env::temp_dir().join(format!("meshc-hostile-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(dir.join("topology.kdl"), bytes).expect("write");
+    let args: &[&str] = if json {
+        &["--message-format", "json", "check", "topology.kdl"]
+    } else {
+        &["check", "topology.kdl"]
+    };
+    let out = meshc(args, &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    out
+}
+
+/// A binary file is a coded diagnostic at its first bad byte (it used to be an I/O error
+/// without a position, exit 2).
+#[test]
+fn a_binary_topology_is_a_diagnostic_at_its_first_bad_byte() {
+    let out = check_bytes(
+        "binary",
+        b"istio version=\"1.30.4\"\nmesh p {\n  cluster \xff\xfe {\n",
+        true,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let first = text(&out.stdout);
+    let d: serde_json::Value =
+        serde_json::from_str(first.lines().next().expect("a diagnostic")).expect("json");
+    assert_eq!(d["code"], "E0001");
+    assert_eq!(
+        (d["line"].as_u64(), d["column"].as_u64()),
+        (Some(3), Some(11))
+    );
+}
+
+/// KDL v2 ends a line at a lone CR too: positions count such lines (every error used to be
+/// on line 1), and the snippet shows them as lines.
+#[test]
+fn cr_line_endings_give_the_right_positions() {
+    let src = b"istio version=\"1.30.4\"\rgitops flux\rmesh p {\r    cluster c1 {\r        control-plane sideways\r    }\r}\r";
+    let out = check_bytes("cr-json", src, true);
+    let lines = text(&out.stdout);
+    let d: serde_json::Value = serde_json::from_str(
+        lines
+            .lines()
+            .find(|l| l.contains("sideways"))
+            .expect("the diagnostic on `sideways`"),
+    )
+    .expect("json");
+    assert_eq!(
+        (d["line"].as_u64(), d["column"].as_u64()),
+        (Some(5), Some(23)),
+        "{d}"
+    );
+    let human = text(&check_bytes("cr-human", src, false).stderr);
+    assert!(
+        human.contains(" 5 │         control-plane sideways"),
+        "{human}"
+    );
+}
+
+/// What reaches the terminal cannot rewrite it: control characters and bidirectional
+/// overrides in the source snippet and in messages are replaced or escaped.
+#[test]
+fn diagnostics_never_print_control_or_bidi_characters() {
+    let snippet = check_bytes(
+        "bidi-snippet",
+        "istio version=\"1.30.4\"\ngitops flux\nmesh p {\n    cluster \"a\u{202e}b\u{1}\" {\n    }\n}\n"
+            .as_bytes(),
+        false,
+    );
+    let message = check_bytes(
+        "bidi-message",
+        b"istio version=\"1.30.4\"\ngitops flux\nmesh p {\n    cluster c1 {\n        control-plane primary\n    }\n    template \"evil\\u{202E}\\u{0}.j2\"\n}\n",
+        false,
+    );
+    for out in [snippet, message] {
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains("E0"), "a diagnostic: {err}");
+        assert!(
+            !err.chars()
+                .any(|c| matches!(c, '\u{202e}' | '\u{0}' | '\u{1}')),
+            "{err:?}"
+        );
+    }
+}
