@@ -9,6 +9,7 @@ pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (Istio 1.24 to 1.
 
 pub mod ast;
 pub mod check;
+pub mod credentials;
 pub mod diag;
 pub mod emit;
 pub mod lower;
@@ -76,6 +77,9 @@ fn pipeline(sources: &mut Sources, loader: Loader<'_>, emit_files: bool) -> Comp
     for file in sources.iter() {
         let (doc, mut d) = syntax::parse(file);
         diagnostics.append(&mut d);
+        if let Some(doc) = &doc {
+            diagnostics.extend(credentials::scan_document(doc));
+        }
         if let Some(doc) = doc {
             docs.push((file.id, doc));
         }

@@ -160,6 +160,21 @@ pub fn expand(
                             continue;
                         };
                         for doc in docs {
+                            if let Some(why) = crate::credentials::in_template_object(&doc) {
+                                report(
+                                    Diagnostic::new(
+                                        Code::LiteralCredential,
+                                        format!(
+                                            "template `{}` renders {why} (cluster `{cluster}`{what}): meshc would write it into the output, which is committed to Git",
+                                            t.template.path.value
+                                        ),
+                                    )
+                                    .primary(t.template.path.span, "renders a credential")
+                                    .help("templates reference credentials, they never hold them: render an ExternalSecret that names a key of the secret store"),
+                                    &mut diags,
+                                );
+                                continue;
+                            }
                             let place = Place::Layer(match t.template.layer {
                                 TemplateLayer::Mesh => Layer::Mesh,
                                 TemplateLayer::Services => Layer::Services,

@@ -125,4 +125,6 @@ catalogue! {
     MissingTemplate = "E0803", "missing-template", Error, "a template file that cannot be read";
     // The rollout.
     RolloutCycle = "E0901", "rollout-cycle", Error, "units that wait for each other: a first sync would never converge";
+    // Credentials.
+    LiteralCredential = "E1001", "literal-credential", Error, "a credential written into the topology or a template's output";
 }

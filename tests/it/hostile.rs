@@ -546,3 +546,36 @@ fn diagnostics_never_print_control_or_bidi_characters() {
         );
     }
 }
+
+/// The credential formats meshc refuses, and ordinary values it must not mistake for one.
+#[test]
+fn credentials_are_found_and_ordinary_values_are_not() {
+    for s in [
+        "https://deploy:s3cr3t@git.example.net/fleet.git",
+        "https://x-access-token@github.com/acme/fleet.git",
+        "oci://robot:abc@registry.example/charts",
+        "robot:abc123@registry.example/app:1",
+        "ghp_0123456789abcdefghijklmnopqrstuvwxyz",
+        "glpat-0123456789abcdefghij",
+        "AKIAIOSFODNN7EXAMPLE",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJl",
+        "Bearer abcdefghijkl",
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----",
+    ] {
+        assert!(meshc::credentials::credential_in(s).is_some(), "{s}");
+    }
+    for s in [
+        "https://git.example.net/fleet.git",
+        "https://c1.k8s.acme.io:6443",
+        "ghcr.io/acme/app@sha256:0123456789abcdef",
+        "docker.io/istio",
+        "acme/app:1.2.3",
+        "mesh/",
+        "user@example.com",
+        "Bearer",
+        "10.0.0.1",
+        "spiffe://prod.acme.io/ns/shop/sa/cart",
+    ] {
+        assert_eq!(meshc::credentials::credential_in(s), None, "{s}");
+    }
+}
