@@ -333,4 +333,6 @@ pub struct Template {
     pub path: Spanned<String>,
     pub for_each: TemplateFor,
     pub layer: TemplateLayer,
+    /// `privileged=#true`: cluster-scoped and RBAC objects are allowed.
+    pub privileged: Option<Spanned<bool>>,
 }

@@ -160,6 +160,25 @@ pub fn expand(
                             continue;
                         };
                         for doc in docs {
+                            let privileged =
+                                t.template.privileged.as_ref().is_some_and(|p| p.value);
+                            if !privileged && let Some(why) = privileged_kind(&doc) {
+                                let kind = doc["kind"].as_str().unwrap_or("");
+                                let name = doc["metadata"]["name"].as_str().unwrap_or("");
+                                report(
+                                    Diagnostic::new(
+                                        Code::TemplatePrivileged,
+                                        format!(
+                                            "template `{}` writes {kind} `{name}`, {why} (cluster `{cluster}`{what})",
+                                            t.template.path.value
+                                        ),
+                                    )
+                                    .primary(t.template.path.span, "not `privileged=#true`")
+                                    .help("such an object can change what everything in the cluster may do; if the template is meant to write it, say so with `privileged=#true` on the `template` node, so review sees it"),
+                                    &mut diags,
+                                );
+                                continue;
+                            }
                             if let Some(why) = crate::credentials::in_template_object(&doc) {
                                 report(
                                     Diagnostic::new(
@@ -333,6 +352,53 @@ fn objects(text: &str) -> Result<Vec<Value>, String> {
         out.push(doc);
     }
     Ok(out)
+}
+
+/// Why an object needs `privileged=#true` on its template, if it does: RBAC, and the
+/// cluster-scoped kinds a template might write (the API server's built-in ones and those
+/// of the operators meshc works with). An object whose kind is cluster-scoped is not in
+/// any namespace whatever its `metadata.namespace` says, and applies to the whole cluster.
+fn privileged_kind(doc: &Value) -> Option<&'static str> {
+    let kind = doc["kind"].as_str().unwrap_or("");
+    let group = doc["apiVersion"]
+        .as_str()
+        .unwrap_or("")
+        .rsplit_once('/')
+        .map_or("", |(g, _)| g);
+    if group == "rbac.authorization.k8s.io" {
+        return Some("an RBAC object");
+    }
+    const CLUSTER_SCOPED: &[&str] = &[
+        "Namespace",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "CustomResourceDefinition",
+        "MutatingWebhookConfiguration",
+        "ValidatingWebhookConfiguration",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+        "MutatingAdmissionPolicy",
+        "MutatingAdmissionPolicyBinding",
+        "APIService",
+        "PriorityClass",
+        "PersistentVolume",
+        "StorageClass",
+        "RuntimeClass",
+        "IngressClass",
+        "CSIDriver",
+        "Node",
+        "CertificateSigningRequest",
+        "FlowSchema",
+        "PriorityLevelConfiguration",
+        "ClusterIssuer",
+        "ClusterSecretStore",
+        "ClusterExternalSecret",
+        "ClusterPushSecret",
+        "GatewayClass",
+    ];
+    CLUSTER_SCOPED
+        .contains(&kind)
+        .then_some("which is cluster-scoped")
 }
 
 /// The longest file name Linux file systems (ext4, xfs, btrfs: `NAME_MAX`), macOS and

@@ -123,6 +123,7 @@ catalogue! {
     TemplateError = "E0801", "template-error", Error, "a template that does not render (syntax error, undefined variable)";
     TemplateOutput = "E0802", "template-output", Error, "a template whose output is not valid Kubernetes objects";
     MissingTemplate = "E0803", "missing-template", Error, "a template file that cannot be read";
+    TemplatePrivileged = "E0804", "template-privileged", Error, "a template writes cluster-scoped or RBAC objects without `privileged=#true`";
     // The rollout.
     RolloutCycle = "E0901", "rollout-cycle", Error, "units that wait for each other: a first sync would never converge";
     // Credentials.

@@ -284,6 +284,7 @@ fn lower_mesh(cx: &mut Cx, node: &Node) -> Option<Mesh> {
                     Some("mesh") => TemplateLayer::Mesh,
                     _ => TemplateLayer::Services,
                 };
+                let privileged = cr.prop_bool(cx, "privileged");
                 no_children(cx, &cr);
                 let node = cr.name_span();
                 cr.finish(cx);
@@ -292,6 +293,7 @@ fn lower_mesh(cx: &mut Cx, node: &Node) -> Option<Mesh> {
                     path,
                     for_each,
                     layer,
+                    privileged,
                 }));
             }
             "external" => mesh.externals.extend(service::external(cx, child)),

@@ -784,6 +784,11 @@ pub static TEMPLATE: NodeSpec = NodeSpec {
             Enum(TEMPLATE_LAYERS),
             "Layer (unit) the objects go to: `services` (default) or `mesh`; the rollout orders it by what its objects need (`E0901` if that is a cycle).",
         ),
+        opt(
+            "privileged",
+            Bool,
+            "`#true` lets the template write cluster-scoped objects and RBAC (Roles, bindings, webhooks, CRDs); without it they are `E0804`.",
+        ),
     ],
     children: &[],
     repeatable: true,

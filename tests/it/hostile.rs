@@ -272,12 +272,17 @@ fn a_template_kind_never_becomes_a_path() {
 
 /// A topology in `dir` whose mesh names `template` (as written).
 fn with_template(name: &str, template: &str) -> PathBuf {
+    with_template_node(name, &format!("template \"{template}\""))
+}
+
+/// A topology in `dir` whose mesh holds `node`.
+fn with_template_node(name: &str, node: &str) -> PathBuf {
     let dir = built(name, "single-cluster");
     let _ = std::fs::remove_dir_all(dir.join("out"));
     let topology = dir.join("topology.kdl");
     let t = std::fs::read_to_string(&topology).expect("read");
     let at = t.rfind('}').expect("a mesh block");
-    let t = format!("{}    template \"{template}\"\n{}", &t[..at], &t[at..]);
+    let t = format!("{}    {node}\n{}", &t[..at], &t[at..]);
     std::fs::write(&topology, t).expect("edit");
     dir
 }
@@ -577,5 +582,36 @@ fn credentials_are_found_and_ordinary_values_are_not() {
         "spiffe://prod.acme.io/ns/shop/sa/cart",
     ] {
         assert_eq!(meshc::credentials::credential_in(s), None, "{s}");
+    }
+}
+
+/// RBAC and cluster-scoped objects from a template need `privileged=#true` on its node
+/// (an unmarked template made every authenticated user cluster-admin); with it they are
+/// written like any other object.
+#[test]
+fn privileged_template_objects_need_the_opt_in() {
+    for (privileged, code) in [("", 1), (" privileged=#true", 0)] {
+        let dir = with_template_node(
+            &format!("privileged-{code}"),
+            &format!("template \"templates/admin.yaml.j2\"{privileged}"),
+        );
+        std::fs::create_dir_all(dir.join("templates")).expect("mkdir");
+        std::fs::copy(
+            crate::common::root().join("tests/ui/templates/cluster-admin.yaml.j2"),
+            dir.join("templates/admin.yaml.j2"),
+        )
+        .expect("copy");
+        let build = meshc(&["build", "topology.kdl", "-o", "out"], &dir);
+        let err = text(&build.stderr);
+        assert_eq!(build.status.code(), Some(code), "{privileged}: {err}");
+        let written = walkdir::WalkDir::new(dir.join("out"))
+            .into_iter()
+            .filter_map(Result::ok)
+            .any(|e| e.file_name() == "clusterrolebinding-everyone-admin.yaml");
+        assert_eq!(written, code == 0, "{privileged}: {err}");
+        if code == 1 {
+            assert!(err.contains("E0804"), "{err}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
