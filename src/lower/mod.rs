@@ -3,6 +3,7 @@
 //! single nodes (types, names, unknown or repeated entries); everything that needs more
 //! than one node is the checker's. It never stops at the first problem.
 
+mod consumer_rules;
 pub mod reader;
 pub mod schema;
 pub mod schema_export;

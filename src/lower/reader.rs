@@ -344,7 +344,21 @@ impl<'a> NodeReader<'a> {
                 None
             }
             (ValueType::Duration, Value::String(s)) => {
-                if is_duration(s) {
+                if is_duration(s) && !super::consumer_rules::duration_fits(s) {
+                    cx.report(
+                        Diagnostic::new(
+                            Code::InvalidValue,
+                            format!("{what} `{s}` is too long a duration"),
+                        )
+                        .primary(span, "longer than 10,000 years")
+                        .help(format!(
+                            "Istio's durations are protobuf Durations, at most {} seconds; istiod cannot decode a longer one",
+                            super::consumer_rules::MAX_DURATION_SECONDS
+                        )),
+                    );
+                    // Reported; the value stands in, so nothing else is.
+                    Some(Spanned::new(Raw::Str(s.as_str()), span))
+                } else if is_duration(s) {
                     Some(Spanned::new(Raw::Str(s.as_str()), span))
                 } else {
                     cx.report(
@@ -359,6 +373,18 @@ impl<'a> NodeReader<'a> {
                 }
             }
             (_, Value::String(s)) => {
+                if let Some((message, label)) =
+                    super::consumer_rules::violation(self.spec.name, spec.name, s)
+                {
+                    cx.report(
+                        Diagnostic::new(Code::InvalidValue, format!("{what}: {message}"))
+                            .primary(span, label)
+                            .help("meshc writes this value into an object as it is; its consumer would refuse it (`meshc explain E0007`)"),
+                    );
+                    // The value is still there: what refers to it reports nothing more
+                    // (the error keeps anything from being written).
+                    return Some(Spanned::new(Raw::Str(s.as_str()), span));
+                }
                 if let ValueType::Name = spec.ty {
                     check_name(cx, s, span, &what);
                 }
