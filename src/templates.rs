@@ -166,30 +166,32 @@ pub fn expand(
                                 let kind = doc["kind"].as_str().unwrap_or("");
                                 let name = doc["metadata"]["name"].as_str().unwrap_or("");
                                 report(
-                                    Diagnostic::new(
+                                    on_template(
+                                        t,
                                         Code::TemplatePrivileged,
                                         format!(
                                             "template `{}` writes {kind} `{name}`, {why} (cluster `{cluster}`{what})",
                                             t.template.path.value
                                         ),
-                                    )
-                                    .primary(t.template.path.span, "not `privileged=#true`")
-                                    .help("such an object can change what everything in the cluster may do; if the template is meant to write it, say so with `privileged=#true` on the `template` node, so review sees it"),
+                                        "not `privileged=#true`",
+                                        "such an object can change what everything in the cluster may do; if the template is meant to write it, say so with `privileged=#true` on the `template` node, so review sees it",
+                                    ),
                                     &mut diags,
                                 );
                                 continue;
                             }
                             if let Some(why) = crate::credentials::in_template_object(&doc) {
                                 report(
-                                    Diagnostic::new(
+                                    on_template(
+                                        t,
                                         Code::LiteralCredential,
                                         format!(
                                             "template `{}` renders {why} (cluster `{cluster}`{what}): meshc would write it into the output, which is committed to Git",
                                             t.template.path.value
                                         ),
-                                    )
-                                    .primary(t.template.path.span, "renders a credential")
-                                    .help("templates reference credentials, they never hold them: render an ExternalSecret that names a key of the secret store"),
+                                        "renders a credential",
+                                        "templates reference credentials, they never hold them: render an ExternalSecret that names a key of the secret store",
+                                    ),
                                     &mut diags,
                                 );
                                 continue;
@@ -282,9 +284,20 @@ fn template_error(sources: &Sources, t: &Loaded<'_>, e: &minijinja::Error) -> Di
 }
 
 fn output_error(t: &Loaded<'_>, message: String, label: &str) -> Diagnostic {
-    Diagnostic::new(Code::TemplateOutput, message)
+    on_template(
+        t,
+        Code::TemplateOutput,
+        message,
+        label,
+        "every document must be a Kubernetes object with `apiVersion`, `kind` and `metadata.name`, unique in its cluster",
+    )
+}
+
+/// A diagnostic about what a template rendered, on its `template` node.
+fn on_template(t: &Loaded<'_>, code: Code, message: String, label: &str, help: &str) -> Diagnostic {
+    Diagnostic::new(code, message)
         .primary(t.template.path.span, label)
-        .help("every document must be a Kubernetes object with `apiVersion`, `kind` and `metadata.name`, unique in its cluster")
+        .help(help)
 }
 
 /// Parses a template's output into objects, or says what is wrong with it.

@@ -375,19 +375,21 @@ fn hand_edits_to_owned_files_are_found_and_undone() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The primary-remote example built into `out`, and the path of one file meshc owns there.
+fn built_primary_remote(name: &str) -> (PathBuf, PathBuf) {
+    let dir = workspace(name, "primary-remote");
+    let build = meshc(&["build", "topology.kdl", "-o", "out"], &dir);
+    assert_eq!(build.status.code(), Some(0), "{}", text(&build.stderr));
+    let owned = dir.join("out/clusters/main-1/kustomization.yaml");
+    (dir, owned)
+}
+
 /// A named pipe where meshc's file should be (a local accident; git cannot commit one) is
 /// not read, which would wait for a writer forever: the build replaces it with the file.
 #[cfg(unix)]
 #[test]
 fn an_owned_file_replaced_by_a_fifo_does_not_hang_the_build() {
-    let dir = workspace("fifo", "primary-remote");
-    assert_eq!(
-        meshc(&["build", "topology.kdl", "-o", "out"], &dir)
-            .status
-            .code(),
-        Some(0)
-    );
-    let owned = dir.join("out/clusters/main-1/kustomization.yaml");
+    let (dir, owned) = built_primary_remote("fifo");
     let bytes = std::fs::read(&owned).expect("read");
     std::fs::remove_file(&owned).expect("rm");
     let made = std::process::Command::new("mkfifo")
@@ -415,14 +417,7 @@ fn an_owned_file_replaced_by_a_fifo_does_not_hang_the_build() {
 #[cfg(unix)]
 #[test]
 fn an_owned_file_replaced_by_a_symlink_is_not_current_and_is_replaced() {
-    let dir = workspace("symlink", "primary-remote");
-    assert_eq!(
-        meshc(&["build", "topology.kdl", "-o", "out"], &dir)
-            .status
-            .code(),
-        Some(0)
-    );
-    let owned = dir.join("out/clusters/main-1/kustomization.yaml");
+    let (dir, owned) = built_primary_remote("symlink");
     let elsewhere = dir.join("elsewhere.yaml");
     std::fs::copy(&owned, &elsewhere).expect("copy");
     let target = std::fs::read(&elsewhere).expect("read");
