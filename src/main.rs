@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use meshc::diag::render_human::{HumanStyle, render};
+use meshc::emit::{lock, outdir};
+use meshc::source::Sources;
 
 /// `eprintln!` that never panics: with stderr full or closed, meshc still ends with its own
 /// exit status (std's `eprintln!` panics on a failed write, exit 101).
@@ -18,9 +21,6 @@ macro_rules! say {
         let _ = writeln!(std::io::stderr(), $($arg)*);
     }};
 }
-use meshc::diag::render_human::{HumanStyle, render};
-use meshc::emit::{lock, outdir};
-use meshc::source::Sources;
 
 #[derive(Parser)]
 #[command(
